@@ -206,4 +206,3 @@ func (c *Client) Kill() {
 	c.gp.Kill()
 	<-c.exited
 }
-

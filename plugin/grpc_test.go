@@ -115,9 +115,9 @@ func TestConn_DoStreamsHeadChunksAndTrailer(t *testing.T) {
 		Options: map[string]any{"server": "child", "flag": true, "n": int64(3)},
 		Request: Request{
 			Method: "POST", Path: "/validate/check", RawQuery: "a=1",
-			Header:  http.Header{"User-Agent": {"FreeRADIUS"}},
-			Body:    []byte(`{"user": "bob", "pass": "p%41+b&c \u00fc"}`),
-			AllData: map[string]any{"user": "bob", "n": float64(5), "ok": true},
+			Header:     http.Header{"User-Agent": {"FreeRADIUS"}},
+			Body:       []byte(`{"user": "bob", "pass": "p%41+b&c \u00fc"}`),
+			AllData:    map[string]any{"user": "bob", "n": float64(5), "ok": true},
 			RemoteAddr: "192.0.2.1",
 		},
 		G:        Context{ClientIP: "192.0.2.9", PeerTrusted: true, RequestID: "rid", Hops: 1, Event: "validate_check", Origin: "o"},
