@@ -36,7 +36,18 @@ func (a *hclogAdapter) Log(level hclog.Level, msg string, args ...any) {
 	if !a.l.Enabled(context.Background(), lv) {
 		return
 	}
-	all := append(append([]any{}, a.args...), args...)
+	all := append([]any{}, a.args...)
+	for i := 0; i+1 < len(args); i += 2 {
+		// go-plugin stamps relayed plugin lines with a "timestamp" pair;
+		// slog stamps every line itself.
+		if k, ok := args[i].(string); ok && k == "timestamp" {
+			continue
+		}
+		all = append(all, args[i], args[i+1])
+	}
+	if len(args)%2 == 1 {
+		all = append(all, args[len(args)-1])
+	}
 	if a.name != "" {
 		all = append(all, "component", a.name)
 	}

@@ -1,0 +1,472 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/edumfa-federation/edumfa-federation/actions/forward"
+	"github.com/edumfa-federation/edumfa-federation/envelope"
+	"github.com/edumfa-federation/edumfa-federation/plugin"
+	"github.com/edumfa-federation/edumfa-federation/rules"
+)
+
+// response is the current answer of a request: the parent's, or a child's
+// after a forward.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+	// origin is the child URL that produced it; "" for the parent's own
+	// answer or one the gateway made.
+	origin string
+}
+
+// runtimeConfig is the part of the config that reloads without a restart;
+// a request reads one snapshot.
+type runtimeConfig struct {
+	cfg      *Config
+	upstream *upstream // nil without an upstream
+	trusted  trustedProxies
+	deadline time.Duration
+	maxHops  int
+}
+
+// Gateway is the HTTP front: it maps requests to eduMFA events, runs pre
+// rules, calls the parent, runs post rules and answers.
+type Gateway struct {
+	log     *slog.Logger
+	runtime atomic.Pointer[runtimeConfig]
+	rules   atomic.Pointer[rules.Set]
+	plugins *pluginHost
+	stats   gatewayStats
+}
+
+type gatewayStats struct {
+	requests, forwarded, forwardErrors, pluginErrors atomic.Int64
+}
+
+// ServeHTTP answers one client request.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	g.stats.requests.Add(1)
+	rt := g.runtime.Load()
+	set := g.rules.Load()
+	ctx, cancel := context.WithTimeout(r.Context(), rt.deadline)
+	defer cancel()
+
+	rec := &requestLog{method: r.Method, path: r.URL.Path}
+	defer func() { rec.log(g.log, time.Since(start)) }()
+
+	event, pathVars, isEvent := rules.EventFor(r.Method, r.URL.Path)
+	rec.event = event
+
+	client := rt.trusted.resolveClient(r, r.URL.Query().Get("client"))
+	rec.clientIP = client.IP
+
+	hops, err := parseHops(r.Header.Get(forward.HopsHeader))
+	if err != nil {
+		rec.status = http.StatusBadRequest
+		rec.note = "bad hop header"
+		writeEnvelope(w, http.StatusBadRequest, envelope.CodeParameter, fmt.Sprintf("ERR905: %s header: %v", forward.HopsHeader, err))
+		return
+	}
+	if hops > rt.maxHops {
+		rec.status = http.StatusLoopDetected
+		rec.note = "loop"
+		writeEnvelope(w, http.StatusLoopDetected, envelope.CodeLoopDetected, fmt.Sprintf("federation loop: the request already passed %d gateways (max_hops %d)", hops, rt.maxHops))
+		return
+	}
+	requestID := r.Header.Get(forward.RequestIDHeader)
+	if !client.PeerTrusted || !validRequestID(requestID) {
+		requestID = newRequestID()
+	}
+	rec.requestID = requestID
+
+	// The plugin gets the client's headers as they came (it computes the
+	// child's X-Forwarded-For from them); the parent gets the sanitized ones.
+	original := r.Header.Clone()
+	sanitizeForwardingHeaders(r, client)
+
+	if !isEvent || set == nil {
+		rec.status = g.proxy(w, r, rt)
+		return
+	}
+
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBodyBytes+1))
+	if err != nil {
+		rec.status = http.StatusBadRequest
+		rec.note = "body read failed"
+		writeEnvelope(w, http.StatusBadRequest, envelope.CodeParameter, "ERR905: could not read the request body")
+		return
+	}
+	if len(body) > maxRequestBodyBytes {
+		rec.status = http.StatusRequestEntityTooLarge
+		writeEnvelope(w, http.StatusRequestEntityTooLarge, envelope.CodeParameter, fmt.Sprintf("ERR905: request body larger than %d bytes", maxRequestBodyBytes))
+		return
+	}
+	rawQuery := r.URL.RawQuery
+	if !client.PeerTrusted {
+		// An untrusted caller must not choose its IP at the parent or a
+		// child: its `client` parameter goes nowhere.
+		rawQuery, body, err = forward.RemoveParam(r.Method, rawQuery, r.Header, body, "client")
+		if err != nil {
+			rec.status = http.StatusBadRequest
+			writeEnvelope(w, http.StatusBadRequest, envelope.CodeParameter, "ERR905: a multipart body may not carry the client parameter")
+			return
+		}
+	}
+	allData := rules.AllData(r.Method, rawQuery, r.Header.Get("Content-Type"), body, r.Header.Get("User-Agent"), pathVars)
+
+	ex := &exchange{
+		g: g, rt: rt, set: set, w: w, r: r, rec: rec,
+		event: event, rawQuery: rawQuery, body: body,
+		input: &rules.Input{
+			Request: rules.RequestInput{
+				Method: r.Method, Path: r.URL.Path, RemoteAddr: client.Peer,
+				Headers: rules.HeaderMap(r.Header), AllData: allData,
+			},
+			G: rules.GInput{ClientIP: client.IP, Event: event, RequestID: requestID, Hops: hops},
+		},
+		preq: plugin.Request{
+			Method: r.Method, Path: r.URL.EscapedPath(), RawQuery: rawQuery,
+			Header: original, Body: body, AllData: allData, RemoteAddr: client.Peer,
+		},
+		pg: plugin.Context{ClientIP: client.IP, PeerTrusted: client.PeerTrusted, RequestID: requestID, Hops: hops, Event: event},
+	}
+	ex.run(ctx)
+}
+
+// exchange is one event request going through the rules.
+type exchange struct {
+	g        *Gateway
+	rt       *runtimeConfig
+	set      *rules.Set
+	w        http.ResponseWriter
+	r        *http.Request
+	rec      *requestLog
+	event    string
+	rawQuery string
+	body     []byte
+	input    *rules.Input
+	preq     plugin.Request
+	pg       plugin.Context
+}
+
+func (ex *exchange) run(ctx context.Context) {
+	// pre: the first matching rule that forwards answers instead of the
+	// parent.
+	for _, rule := range ex.set.Rules(ex.event, rules.Pre) {
+		if !rule.Match(ctx, ex.input) {
+			continue
+		}
+		ex.rec.fired = append(ex.rec.fired, rule.Name)
+		reply, failure := ex.callAction(ctx, rule, nil)
+		if failure != nil {
+			if rule.OnError == rules.OnErrorKeep {
+				continue
+			}
+			ex.writeFailure(failure)
+			return
+		}
+		ex.stream(reply)
+		return
+	}
+
+	cur := ex.callParent(ctx)
+	post := ex.set.Rules(ex.event, rules.Post)
+	for i, rule := range post {
+		ex.input.Response = &rules.ResponseInput{
+			Status: cur.status, Headers: rules.HeaderMap(cur.header), JSON: rules.ParseResponseJSON(cur.body),
+		}
+		ex.input.G.Origin = cur.origin
+		if !rule.Match(ctx, ex.input) {
+			continue
+		}
+		ex.rec.fired = append(ex.rec.fired, rule.Name)
+		reply, failure := ex.callAction(ctx, rule, cur)
+		if failure != nil {
+			if rule.OnError == rules.OnErrorKeep {
+				continue
+			}
+			ex.writeFailure(failure)
+			return
+		}
+		if i == len(post)-1 {
+			ex.stream(reply)
+			return
+		}
+		next, err := bufferReply(reply)
+		if err != nil {
+			ex.g.stats.pluginErrors.Add(1)
+			f := &actionFailure{rule: rule.Name, kind: plugin.ErrorInternal, msg: err.Error()}
+			if rule.OnError == rules.OnErrorKeep {
+				ex.g.log.Warn("forward answer broke off; keeping the current response", "rule", rule.Name, "request_id", ex.pg.RequestID, "err", err)
+				continue
+			}
+			ex.writeFailure(f)
+			return
+		}
+		cur = next
+	}
+	ex.write(cur)
+}
+
+// callParent asks the parent; when there is none, or it cannot be reached,
+// the answer is an eduMFA error envelope the post rules still see.
+func (ex *exchange) callParent(ctx context.Context) *response {
+	if ex.rt.upstream == nil {
+		return envelopeResponse(http.StatusNotFound, envelope.CodeNotFound, "no rule answered this request and the gateway has no upstream")
+	}
+	header := ex.r.Header.Clone()
+	removeHopByHop(header)
+	resp, err := ex.rt.upstream.call(ctx, ex.r, header, ex.rawQuery, ex.body)
+	if err != nil {
+		ex.rec.note = "parent: " + err.Error()
+		ex.g.log.Warn("parent eduMFA failed", "event", ex.event, "request_id", ex.pg.RequestID, "err", err)
+		if errors.Is(err, errUpstreamTimeout) {
+			return envelopeResponse(http.StatusGatewayTimeout, envelope.CodeUpstreamTimeout, "the parent eduMFA did not answer in time")
+		}
+		return envelopeResponse(http.StatusBadGateway, envelope.CodeUpstreamUnreachable, "the parent eduMFA cannot be reached")
+	}
+	return resp
+}
+
+// actionFailure is a rule's action that produced no answer.
+type actionFailure struct {
+	rule   string
+	server string
+	kind   plugin.ErrorKind
+	msg    string
+}
+
+// callAction runs the rule's action in its plugin.
+func (ex *exchange) callAction(ctx context.Context, rule *rules.Rule, cur *response) (*plugin.Reply, *actionFailure) {
+	call := &plugin.Call{
+		Event: ex.event, Rule: rule.Name, Action: rule.Action, Options: rule.Options,
+		Request: ex.preq, G: ex.pg,
+	}
+	call.G.Origin = ""
+	if cur != nil {
+		call.Response = &plugin.Response{Status: cur.status, Header: cur.header, Body: cur.body}
+		call.G.Origin = cur.origin
+	}
+	server, _ := rule.Options[forward.OptionServer].(string)
+	l, err := ex.g.plugins.acquire(rule.Handler)
+	if err != nil {
+		ex.g.stats.pluginErrors.Add(1)
+		ex.g.log.Error("handler plugin not available", "rule", rule.Name, "handler", rule.Handler, "request_id", ex.pg.RequestID, "err", err)
+		return nil, &actionFailure{rule: rule.Name, server: server, kind: plugin.ErrorInternal, msg: "handler plugin " + rule.Handler + " is not available"}
+	}
+	reply, err := l.do(ctx, call)
+	if err != nil {
+		ex.g.stats.pluginErrors.Add(1)
+		kind := plugin.ErrorInternal
+		if ctx.Err() != nil {
+			kind = plugin.ErrorTimeout
+		}
+		ex.g.log.Error("handler plugin call failed", "rule", rule.Name, "handler", rule.Handler, "request_id", ex.pg.RequestID, "err", err)
+		return nil, &actionFailure{rule: rule.Name, server: server, kind: kind, msg: "handler plugin " + rule.Handler + " failed"}
+	}
+	if !reply.Answered {
+		o, _ := reply.Outcome()
+		ex.g.stats.forwardErrors.Add(1)
+		ex.g.log.Warn("forward failed", "rule", rule.Name, "server", o.Server, "kind", o.ErrorKind.String(), "attempts", o.Attempts, "request_id", ex.pg.RequestID, "err", o.ErrorMessage)
+		ex.rec.note = "rule " + rule.Name + ": " + o.ErrorKind.String()
+		if o.Server == "" {
+			o.Server = server
+		}
+		return nil, &actionFailure{rule: rule.Name, server: o.Server, kind: o.ErrorKind, msg: o.ErrorMessage}
+	}
+	ex.g.stats.forwarded.Add(1)
+	return reply, nil
+}
+
+// writeFailure answers with eduMFA's error envelope naming the child and the
+// cause: 504 for a timeout, 502 otherwise.
+func (ex *exchange) writeFailure(f *actionFailure) {
+	status, code := http.StatusBadGateway, envelope.CodeUpstreamUnreachable
+	switch f.kind {
+	case plugin.ErrorTimeout:
+		status, code = http.StatusGatewayTimeout, envelope.CodeUpstreamTimeout
+	case plugin.ErrorTLS:
+		code = envelope.CodeUpstreamTLS
+	case plugin.ErrorLoop:
+		status, code = http.StatusLoopDetected, envelope.CodeLoopDetected
+	}
+	who := "child eduMFA"
+	if f.server != "" {
+		who = fmt.Sprintf("child eduMFA %q", f.server)
+	}
+	msg := fmt.Sprintf("rule %q: %s failed: %s", f.rule, who, f.kind)
+	if f.msg != "" {
+		msg += ": " + f.msg
+	}
+	ex.rec.status = status
+	writeEnvelope(ex.w, status, code, msg)
+}
+
+// stream answers with a plugin reply as it arrives.
+func (ex *exchange) stream(reply *plugin.Reply) {
+	defer reply.Body.Close()
+	h := ex.w.Header()
+	for k, v := range reply.Header {
+		h[k] = v
+	}
+	removeHopByHop(h)
+	ex.w.WriteHeader(reply.Status)
+	ex.rec.status = reply.Status
+	if _, err := io.Copy(flushWriter{ex.w}, reply.Body); err != nil {
+		ex.g.log.Error("forwarded answer broke off", "request_id", ex.pg.RequestID, "err", err)
+		ex.rec.note = "answer broke off"
+		return
+	}
+	if o, ok := reply.Outcome(); ok {
+		ex.rec.origin = o.Origin
+	}
+}
+
+// write answers with a buffered response.
+func (ex *exchange) write(resp *response) {
+	h := ex.w.Header()
+	for k, v := range resp.header {
+		h[k] = v
+	}
+	removeHopByHop(h)
+	h.Set("Content-Length", strconv.Itoa(len(resp.body)))
+	ex.w.WriteHeader(resp.status)
+	_, _ = ex.w.Write(resp.body)
+	ex.rec.status = resp.status
+	ex.rec.origin = resp.origin
+}
+
+// bufferReply reads a reply for the next post rule.
+func bufferReply(reply *plugin.Reply) (*response, error) {
+	defer reply.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(reply.Body, maxResponseBodyBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxResponseBodyBytes {
+		return nil, fmt.Errorf("child answer larger than %d bytes", maxResponseBodyBytes)
+	}
+	o, _ := reply.Outcome()
+	h := reply.Header.Clone()
+	h.Del("Content-Length")
+	return &response{status: reply.Status, header: h, body: b, origin: o.Origin}, nil
+}
+
+// proxy sends a request no rule handles to the parent unchanged.
+func (g *Gateway) proxy(w http.ResponseWriter, r *http.Request, rt *runtimeConfig) int {
+	if rt.upstream == nil {
+		writeEnvelope(w, http.StatusNotFound, envelope.CodeNotFound, "the gateway has no upstream for "+r.Method+" "+r.URL.Path)
+		return http.StatusNotFound
+	}
+	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	rt.upstream.proxy.ServeHTTP(sw, r)
+	return sw.status
+}
+
+func envelopeResponse(status, code int, msg string) *response {
+	h := http.Header{}
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-cache")
+	return &response{status: status, header: h, body: envelope.Error(code, msg, nil)}
+}
+
+func writeEnvelope(w http.ResponseWriter, status, code int, msg string) {
+	envelope.Write(w, status, envelope.Error(code, msg, nil))
+}
+
+// sanitizeForwardingHeaders makes X-Forwarded-For say what the gateway
+// determined, and removes what an untrusted caller may not claim.
+func sanitizeForwardingHeaders(r *http.Request, c clientAddr) {
+	xff := forwardedFor(r, c)
+	r.Header.Del("Forwarded")
+	r.Header.Del("X-Real-Ip")
+	r.Header.Set("X-Forwarded-For", xff)
+}
+
+func parseHops(v string) (int, error) {
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%q is not a hop count", v)
+	}
+	return n, nil
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for _, c := range id {
+		if !(c == '-' || c == '_' || c == '.' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
+			return false
+		}
+	}
+	return true
+}
+
+type flushWriter struct{ w http.ResponseWriter }
+
+func (f flushWriter) Write(p []byte) (int, error) {
+	n, err := f.w.Write(p)
+	if fl, ok := f.w.(http.Flusher); ok {
+		fl.Flush()
+	}
+	return n, err
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// requestLog is the one log line a request produces: no query string, no
+// body, no header values.
+type requestLog struct {
+	method, path, event, clientIP, requestID, origin, note string
+	status                                                 int
+	fired                                                  []string
+}
+
+func (l *requestLog) log(log *slog.Logger, d time.Duration) {
+	attrs := []any{"method", l.method, "path", l.path, "status", l.status, "duration_ms", float64(d.Microseconds()) / 1000, "client_ip", l.clientIP}
+	if l.event != "" {
+		attrs = append(attrs, "event", l.event)
+	}
+	if l.requestID != "" {
+		attrs = append(attrs, "request_id", l.requestID)
+	}
+	if len(l.fired) > 0 {
+		attrs = append(attrs, "rules", strings.Join(l.fired, ","))
+	}
+	if l.origin != "" {
+		attrs = append(attrs, "origin", l.origin)
+	}
+	if l.note != "" {
+		attrs = append(attrs, "note", l.note)
+	}
+	log.Info("request", attrs...)
+}
