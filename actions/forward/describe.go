@@ -9,8 +9,10 @@ const HandlerIdentifier = "Federation"
 // ActionName is the one action of the Federation handler.
 const ActionName = "forward"
 
-// Version is this handler build's version, reported by Describe.
-const Version = "0.1.0"
+// Version is this handler build's version, reported by Describe. Release
+// builds (and the hot-swap tests) set it with
+// -ldflags "-X github.com/edumfa-federation/edumfa-federation/actions/forward.Version=...".
+var Version = "0.1.0"
 
 // Option names of the forward action, as in eduMFA's Federation handler.
 const (
