@@ -67,6 +67,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	event, pathVars, isEvent := rules.EventFor(r.Method, r.URL.Path)
 	rec.event = event
+	if otp := pathVars["otp"]; otp != "" {
+		// GET /token/getserial/<otp>: the path holds an OTP value.
+		rec.path = strings.Replace(r.URL.Path, "/"+otp, "/<otp>", 1)
+	}
 
 	client := rt.trusted.resolveClient(r, r.URL.Query().Get("client"))
 	rec.clientIP = client.IP

@@ -104,7 +104,7 @@ func (s *Server) reloadLocked(ctx context.Context, req ReloadRequest) (ReloadRes
 	rt := s.gw.runtime.Load()
 	if cfg != s.cfg {
 		var err error
-		if rt, err = newRuntime(cfg); err != nil {
+		if rt, err = newRuntime(cfg, s.log); err != nil {
 			return res, err
 		}
 	}

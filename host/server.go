@@ -73,7 +73,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	s := &Server{opts: opts, log: opts.Logger, cfg: cfg}
 	s.plugins = newPluginHost(opts.Logger)
 	s.gw = &Gateway{log: opts.Logger, plugins: s.plugins}
-	rt, err := newRuntime(cfg)
+	rt, err := newRuntime(cfg, opts.Logger)
 	if err != nil {
 		return nil, err
 	}
@@ -96,8 +96,8 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	return s, nil
 }
 
-func newRuntime(cfg *Config) (*runtimeConfig, error) {
-	up, err := newUpstream(cfg)
+func newRuntime(cfg *Config, log *slog.Logger) (*runtimeConfig, error) {
+	up, err := newUpstream(cfg, log)
 	if err != nil {
 		return nil, err
 	}

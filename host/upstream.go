@@ -7,12 +7,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
 	"os"
 	"time"
+
+	"github.com/edumfa-federation/edumfa-federation/envelope"
 )
 
 // Limits on what the gateway buffers.
@@ -51,7 +54,7 @@ type upstream struct {
 	proxy  *httputil.ReverseProxy
 }
 
-func newUpstream(cfg *Config) (*upstream, error) {
+func newUpstream(cfg *Config, log *slog.Logger) (*upstream, error) {
 	if cfg.Upstream == "" {
 		return nil, nil
 	}
@@ -112,6 +115,16 @@ func newUpstream(cfg *Config) (*upstream, error) {
 			}
 		},
 		FlushInterval: -1,
+		// The default handler logs the URL with its query string (which
+		// may hold a password); answer with eduMFA's envelope instead.
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			log.Warn("parent eduMFA failed", "method", r.Method, "path", r.URL.Path, "err", redactURL(err))
+			if isTimeout(err) {
+				envelope.Write(w, http.StatusGatewayTimeout, envelope.Error(envelope.CodeUpstreamTimeout, "the parent eduMFA did not answer in time", nil))
+				return
+			}
+			envelope.Write(w, http.StatusBadGateway, envelope.Error(envelope.CodeUpstreamUnreachable, "the parent eduMFA cannot be reached", nil))
+		},
 	}
 	return u, nil
 }

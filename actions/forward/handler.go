@@ -153,7 +153,7 @@ func (h *Handler) Do(ctx context.Context, call *plugin.Call, w plugin.ResponseWr
 	out.Origin = st.targets[st.node].origin
 	out = h.relay(ctx, resp, out, w)
 	attrs := []any{
-		"rule", call.Rule, "server", out.Server, "node", c.bases[st.node], "path", r.Path,
+		"rule", call.Rule, "server", out.Server, "node", c.bases[st.node], "path", logPath(call),
 		"method", method, "status", resp.StatusCode, "attempts", out.Attempts,
 		"duration", time.Since(start),
 	}
@@ -169,7 +169,7 @@ func (h *Handler) Do(ctx context.Context, call *plugin.Call, w plugin.ResponseWr
 func (h *Handler) failed(call *plugin.Call, out plugin.Outcome, kind plugin.ErrorKind, msg string, start time.Time) plugin.Outcome {
 	out.ErrorKind = kind
 	out.ErrorMessage = msg
-	h.logger.Warn("forward failed", "rule", call.Rule, "server", out.Server, "path", call.Request.Path,
+	h.logger.Warn("forward failed", "rule", call.Rule, "server", out.Server, "path", logPath(call),
 		"attempts", out.Attempts, "kind", kind.String(), "error", msg, "duration", time.Since(start))
 	return out
 }
