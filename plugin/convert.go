@@ -87,7 +87,11 @@ func serversFromProto(ps []*pluginpb.Server) []Server {
 func headersToProto(h http.Header) []*pluginpb.Header {
 	out := make([]*pluginpb.Header, 0, len(h))
 	for name, values := range h {
-		out = append(out, &pluginpb.Header{Name: name, Values: append([]string(nil), values...)})
+		ph := &pluginpb.Header{Name: name, Values: make([][]byte, len(values))}
+		for i, v := range values {
+			ph.Values[i] = []byte(v)
+		}
+		out = append(out, ph)
 	}
 	return out
 }
@@ -96,7 +100,9 @@ func headersFromProto(ps []*pluginpb.Header) http.Header {
 	h := make(http.Header, len(ps))
 	for _, p := range ps {
 		// The names were canonical on the sending side; keep them as sent.
-		h[p.GetName()] = append(h[p.GetName()], p.GetValues()...)
+		for _, v := range p.GetValues() {
+			h[p.GetName()] = append(h[p.GetName()], string(v))
+		}
 	}
 	return h
 }
@@ -151,8 +157,8 @@ func callToProto(c *Call) (*pluginpb.DoRequest, error) {
 		Options: opts,
 		Request: &pluginpb.Request{
 			Method:      c.Request.Method,
-			Path:        c.Request.Path,
-			RawQuery:    c.Request.RawQuery,
+			Path:        []byte(c.Request.Path),
+			RawQuery:    []byte(c.Request.RawQuery),
 			Headers:     headersToProto(c.Request.Header),
 			Body:        c.Request.Body,
 			AllDataJson: allData,
@@ -193,8 +199,8 @@ func callFromProto(p *pluginpb.DoRequest) (*Call, error) {
 		Options: optionsFromProto(p.GetOptions()),
 		Request: Request{
 			Method:     r.GetMethod(),
-			Path:       r.GetPath(),
-			RawQuery:   r.GetRawQuery(),
+			Path:       string(r.GetPath()),
+			RawQuery:   string(r.GetRawQuery()),
 			Header:     headersFromProto(r.GetHeaders()),
 			Body:       r.GetBody(),
 			AllData:    allData,

@@ -4,6 +4,8 @@ package testplugin
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
@@ -18,9 +20,10 @@ var (
 	err  error
 )
 
-// Build compiles ./cmd/federation-handler into a temporary directory (once
-// per process) and returns the executable's path. Go's build cache makes
-// it fast after the first time.
+// Build compiles ./cmd/federation-handler (once per process) into a
+// directory of the system temp dir that belongs to this checkout, and
+// returns the executable's path. Go's build cache makes it fast after the
+// first time.
 func Build() (string, error) {
 	once.Do(func() {
 		var root string
@@ -28,13 +31,27 @@ func Build() (string, error) {
 		if err != nil {
 			return
 		}
-		dir, mkErr := os.MkdirTemp("", "federation-handler-test-")
-		if mkErr != nil {
-			err = mkErr
+		// One directory per checkout, reused by every test process: the
+		// build is cached by go, and nothing piles up in the temp dir.
+		sum := sha256.Sum256([]byte(root))
+		dir := filepath.Join(os.TempDir(), "edumfa-federation-test-"+hex.EncodeToString(sum[:6]))
+		if err = os.MkdirAll(dir, 0o755); err != nil {
 			return
 		}
 		path = filepath.Join(dir, "federation-handler")
-		err = BuildTo(root, path)
+		// Build to a private name, then rename: test processes of other
+		// packages may be running the previous binary right now.
+		tmp, tmpErr := os.CreateTemp(dir, "build-*")
+		if tmpErr != nil {
+			err = tmpErr
+			return
+		}
+		tmp.Close()
+		if err = BuildTo(root, tmp.Name()); err != nil {
+			os.Remove(tmp.Name())
+			return
+		}
+		err = os.Rename(tmp.Name(), path)
 	})
 	return path, err
 }

@@ -662,10 +662,12 @@ func (*OptionValue_BoolValue) isOptionValue_Value() {}
 
 func (*OptionValue_IntValue) isOptionValue_Value() {}
 
+// HTTP allows any byte >= 0x80 in a header value and a raw query, and
+// protobuf strings must be UTF-8: such values travel as bytes.
 type Header struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Values        []string               `protobuf:"bytes,2,rep,name=values,proto3" json:"values,omitempty"`
+	Values        [][]byte               `protobuf:"bytes,2,rep,name=values,proto3" json:"values,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -707,7 +709,7 @@ func (x *Header) GetName() string {
 	return ""
 }
 
-func (x *Header) GetValues() []string {
+func (x *Header) GetValues() [][]byte {
 	if x != nil {
 		return x.Values
 	}
@@ -715,12 +717,13 @@ func (x *Header) GetValues() []string {
 }
 
 type Request struct {
-	state    protoimpl.MessageState `protogen:"open.v1"`
-	Method   string                 `protobuf:"bytes,1,opt,name=method,proto3" json:"method,omitempty"`
-	Path     string                 `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
-	RawQuery string                 `protobuf:"bytes,3,opt,name=raw_query,json=rawQuery,proto3" json:"raw_query,omitempty"`
-	Headers  []*Header              `protobuf:"bytes,4,rep,name=headers,proto3" json:"headers,omitempty"`
-	Body     []byte                 `protobuf:"bytes,5,opt,name=body,proto3" json:"body,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Method string                 `protobuf:"bytes,1,opt,name=method,proto3" json:"method,omitempty"`
+	// The path as sent (percent-encoded where the client encoded it).
+	Path     []byte    `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
+	RawQuery []byte    `protobuf:"bytes,3,opt,name=raw_query,json=rawQuery,proto3" json:"raw_query,omitempty"`
+	Headers  []*Header `protobuf:"bytes,4,rep,name=headers,proto3" json:"headers,omitempty"`
+	Body     []byte    `protobuf:"bytes,5,opt,name=body,proto3" json:"body,omitempty"`
 	// all_data as JSON (an object): eduMFA's parameters with their JSON types.
 	AllDataJson   []byte `protobuf:"bytes,6,opt,name=all_data_json,json=allDataJson,proto3" json:"all_data_json,omitempty"`
 	RemoteAddr    string `protobuf:"bytes,7,opt,name=remote_addr,json=remoteAddr,proto3" json:"remote_addr,omitempty"`
@@ -765,18 +768,18 @@ func (x *Request) GetMethod() string {
 	return ""
 }
 
-func (x *Request) GetPath() string {
+func (x *Request) GetPath() []byte {
 	if x != nil {
 		return x.Path
 	}
-	return ""
+	return nil
 }
 
-func (x *Request) GetRawQuery() string {
+func (x *Request) GetRawQuery() []byte {
 	if x != nil {
 		return x.RawQuery
 	}
-	return ""
+	return nil
 }
 
 func (x *Request) GetHeaders() []*Header {
@@ -1319,11 +1322,11 @@ const file_plugin_proto_rawDesc = "" +
 	"\x05value\"4\n" +
 	"\x06Header\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
-	"\x06values\x18\x02 \x03(\tR\x06values\"\xea\x01\n" +
+	"\x06values\x18\x02 \x03(\fR\x06values\"\xea\x01\n" +
 	"\aRequest\x12\x16\n" +
 	"\x06method\x18\x01 \x01(\tR\x06method\x12\x12\n" +
-	"\x04path\x18\x02 \x01(\tR\x04path\x12\x1b\n" +
-	"\traw_query\x18\x03 \x01(\tR\brawQuery\x12=\n" +
+	"\x04path\x18\x02 \x01(\fR\x04path\x12\x1b\n" +
+	"\traw_query\x18\x03 \x01(\fR\brawQuery\x12=\n" +
 	"\aheaders\x18\x04 \x03(\v2#.edumfa.federation.plugin.v1.HeaderR\aheaders\x12\x12\n" +
 	"\x04body\x18\x05 \x01(\fR\x04body\x12\"\n" +
 	"\rall_data_json\x18\x06 \x01(\fR\vallDataJson\x12\x1f\n" +
