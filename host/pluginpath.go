@@ -20,18 +20,13 @@ const modulePath = "github.com/edumfa-federation/edumfa-federation"
 
 // FindHandlerExecutable returns the Federation handler plugin to run when
 // the config names none: `federation-handler` beside the host binary, else
-// bin/federation-handler in the working directory, else (in a source
-// checkout, as with `go run`) one built from ./cmd/federation-handler into
-// the user cache directory.
+// (in a source checkout, as with `go run`) one freshly built from
+// ./cmd/federation-handler into the user cache directory, so that a stale
+// bin/ is never picked up by accident.
 func FindHandlerExecutable(ctx context.Context, self string) (string, error) {
-	candidates := []string{filepath.Join(filepath.Dir(self), DefaultHandlerExecutable)}
-	if wd, err := os.Getwd(); err == nil {
-		candidates = append(candidates, filepath.Join(wd, "bin", DefaultHandlerExecutable))
-	}
-	for _, c := range candidates {
-		if fi, err := os.Stat(c); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
-			return c, nil
-		}
+	beside := filepath.Join(filepath.Dir(self), DefaultHandlerExecutable)
+	if fi, err := os.Stat(beside); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
+		return beside, nil
 	}
 	root, ok := sourceCheckout()
 	if !ok {

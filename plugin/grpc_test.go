@@ -58,8 +58,14 @@ func connect(t *testing.T, h Handler) *Conn {
 	t.Helper()
 	client, server := goplugin.TestPluginGRPCConn(t, false, pluginSet(h))
 	t.Cleanup(func() {
+		// Close asks the server to shut down (go-plugin's controller);
+		// stopping it here as well would race with that shutdown.
 		client.Close()
-		server.Stop()
+		select {
+		case <-server.DoneCh:
+		case <-time.After(5 * time.Second):
+			t.Error("plugin server did not stop")
+		}
 	})
 	raw, err := client.Dispense(pluginName)
 	if err != nil {

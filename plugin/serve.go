@@ -3,6 +3,8 @@ package plugin
 import (
 	"log/slog"
 	"os"
+	"os/signal"
+	"syscall"
 	"strings"
 	"time"
 
@@ -23,6 +25,11 @@ const maxPluginRecvBytes = 64 << 20
 // before Serve: stdout carries the handshake. Run by hand (not by a host),
 // it prints a message and exits 1.
 func Serve(h Handler) {
+	// The host stops its plugins itself (drain, then a shutdown RPC). A
+	// SIGTERM sent to the whole process group (systemd's default KillMode,
+	// `timeout`, a shell's job control) must not kill the plugin under the
+	// requests the host is still draining; go-plugin already ignores SIGINT.
+	signal.Ignore(syscall.SIGTERM)
 	watchParent(os.Getppid())
 	goplugin.Serve(&goplugin.ServeConfig{
 		HandshakeConfig: Handshake,
