@@ -56,6 +56,7 @@ func compileCondition(src string, pos Position) (cel.Program, []celIssue) {
 	prg, err := env.Program(ast,
 		cel.InterruptCheckFrequency(celInterruptCheckFrequency),
 		cel.CostLimit(celCostLimit),
+		cel.MemoryLimit(celMemoryLimit),
 		cel.EvalOptions(cel.OptOptimize),
 	)
 	if err != nil {

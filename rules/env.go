@@ -22,6 +22,12 @@ const (
 	// per-call limit), and a condition that exceeds it is stopped and
 	// counts as false.
 	celCostLimit = 1_000_000
+	// celMemoryLimit bounds the values one evaluation builds, in cel-go's
+	// size units (one per list or map element, one per 10 bytes of a
+	// string): about 40 MB. The cost limit counts steps, not bytes, so
+	// without it `lists.range(10000).map(i, request.all_data.pass)` with a
+	// 1 MB password would build a 10 GB list within its cost budget.
+	celMemoryLimit = 4_000_000
 	// celInterruptCheckFrequency is how many comprehension steps run
 	// between two looks at the request's context, so a deadline or a
 	// client disconnect stops a long condition.

@@ -349,3 +349,25 @@ func TestEval_Concurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestEval_MemoryLimit: the cost limit counts steps, not bytes; a
+// condition that builds a huge value from request data is stopped by the
+// memory limit before it exhausts the machine.
+func TestEval_MemoryLimit(t *testing.T) {
+	const bomb = `lists.range(10000).map(i, string(request.all_data.?pass.orValue(""))).join("").size() > 0`
+	r := compileRule(t, bomb, Pre)
+	in := &Input{Request: RequestInput{AllData: map[string]any{"pass": strings.Repeat("x", 1<<20)}}}
+	start := time.Now()
+	ok, err := r.Eval(t.Context(), in)
+	if ok || err == nil {
+		t.Fatalf("the memory bomb evaluated: %v %v", ok, err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("stopped only after %v", d)
+	}
+	// An ordinary condition over the same big value still works.
+	r = compileRule(t, `size(string(request.all_data.pass)) == 1048576`, Pre)
+	if ok, err := r.Eval(t.Context(), in); !ok || err != nil {
+		t.Fatalf("big value, small condition: %v %v", ok, err)
+	}
+}
