@@ -6,7 +6,9 @@ package plugin
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/edumfa-federation/edumfa-federation/plugin/pluginpb"
@@ -146,7 +148,7 @@ func callToProto(c *Call) (*pluginpb.DoRequest, error) {
 	if err != nil {
 		return nil, err
 	}
-	allData, err := json.Marshal(c.Request.AllData)
+	allData, err := marshalAllData(c.Request.AllData)
 	if err != nil {
 		return nil, fmt.Errorf("encode all_data: %w", err)
 	}
@@ -243,4 +245,37 @@ func outcomeFromProto(p *pluginpb.Trailer) Outcome {
 		ErrorKind:    ErrorKind(p.GetErrorKind()),
 		ErrorMessage: p.GetErrorMessage(),
 	}
+}
+
+// marshalAllData encodes all_data as JSON. A JSON number out of float64's
+// range (1e400) decodes to an infinity, which JSON cannot carry: such
+// values cross as their string form ("+Inf"); eduMFA (Python) would hold inf.
+func marshalAllData(m map[string]any) ([]byte, error) {
+	b, err := json.Marshal(m)
+	if err == nil {
+		return b, nil
+	}
+	return json.Marshal(finiteJSON(m))
+}
+
+func finiteJSON(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, e := range t {
+			out[k] = finiteJSON(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, e := range t {
+			out[i] = finiteJSON(e)
+		}
+		return out
+	case float64:
+		if math.IsInf(t, 0) || math.IsNaN(t) {
+			return strconv.FormatFloat(t, 'g', -1, 64)
+		}
+	}
+	return v
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"net/http"
 	"reflect"
 	"strings"
@@ -196,5 +197,19 @@ func TestConn_UnsupportedOptionType(t *testing.T) {
 	_, err := conn.Do(context.Background(), &Call{Options: map[string]any{"x": 1.5}})
 	if err == nil || !strings.Contains(err.Error(), "unsupported type") {
 		t.Fatalf("want unsupported type error, got %v", err)
+	}
+}
+
+func TestConn_AllDataWithInfinity(t *testing.T) {
+	h := &recordingHandler{answer: func(ResponseWriter) Outcome { return Outcome{ErrorKind: ErrorInternal} }}
+	conn := connect(t, h)
+	// {"n": 1e400} decodes to +Inf, which JSON cannot encode.
+	call := &Call{Request: Request{AllData: map[string]any{"n": math.Inf(1), "user": "bob", "l": []any{math.Inf(-1)}}}}
+	if _, err := conn.Do(context.Background(), call); err != nil {
+		t.Fatal(err)
+	}
+	_, got := h.seen()
+	if got.Request.AllData["n"] != "+Inf" || got.Request.AllData["user"] != "bob" || got.Request.AllData["l"].([]any)[0] != "-Inf" {
+		t.Fatalf("all_data %+v", got.Request.AllData)
 	}
 }

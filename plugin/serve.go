@@ -4,8 +4,8 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"syscall"
 	"strings"
+	"syscall"
 	"time"
 
 	goplugin "github.com/hashicorp/go-plugin"
