@@ -45,12 +45,20 @@ func (s *Server) record(r *http.Request, body []byte, c *call, status int) {
 		rec.Params = maps.Clone(c.params)
 	}
 	s.mu.Lock()
+	if len(s.records) >= maxRecorded {
+		// A long-running dev session must not grow without bound: keep
+		// the newest half.
+		s.records = append(s.records[:0], s.records[len(s.records)-maxRecorded/2:]...)
+	}
 	s.records = append(s.records, rec)
 	s.mu.Unlock()
 }
 
-// Requests returns every request received since New or the last Reset, in
-// arrival order.
+// maxRecorded bounds the request history a simulator keeps.
+const maxRecorded = 10_000
+
+// Requests returns the requests received since New or the last Reset, in
+// arrival order (the newest maxRecorded at most).
 func (s *Server) Requests() []Recorded {
 	s.mu.Lock()
 	defer s.mu.Unlock()
