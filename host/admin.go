@@ -1,6 +1,7 @@
 package host
 
 import (
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
 	"net/http"
@@ -12,8 +13,9 @@ import (
 //	GET  /admin/status            rule set, reloads, plugins, counters
 //	POST /admin/reload[?plugins=1] reload config, rules (and swap plugins)
 //
-// With a token, every call needs `Authorization: Bearer <token>`.
-func (s *Server) adminHandler(token string) http.Handler {
+// With a token, every call needs `Authorization: Bearer <token>`. The
+// token is read per call: it reloads with the config.
+func (s *Server) adminHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /admin/status", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, s.Status())
@@ -28,7 +30,7 @@ func (s *Server) adminHandler(token string) http.Handler {
 		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "result": res})
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if token != "" && !bearerMatches(r.Header.Get("Authorization"), token) {
+		if token := *s.adminToken.Load(); token != "" && !bearerMatches(r.Header.Get("Authorization"), token) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="edumfa-federation admin"`)
 			writeJSON(w, http.StatusUnauthorized, map[string]any{"ok": false, "error": errUnauthorized.Error()})
 			return
@@ -37,13 +39,18 @@ func (s *Server) adminHandler(token string) http.Handler {
 	})
 }
 
-// bearerMatches compares the token in constant time.
+// bearerMatches compares the token in constant time. Both sides are hashed
+// first: subtle.ConstantTimeCompare returns early on a length difference,
+// which would tell a caller the token's length. The scheme is
+// case-insensitive (RFC 9110 §11.1).
 func bearerMatches(header, token string) bool {
-	got, ok := strings.CutPrefix(header, "Bearer ")
-	if !ok {
+	scheme, got, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return false
 	}
-	return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(token)) == 1
+	a := sha256.Sum256([]byte(strings.TrimSpace(got)))
+	b := sha256.Sum256([]byte(token))
+	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

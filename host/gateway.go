@@ -44,7 +44,7 @@ type runtimeConfig struct {
 type Gateway struct {
 	log     *slog.Logger
 	runtime atomic.Pointer[runtimeConfig]
-	rules   atomic.Pointer[rules.Set]
+	rules   atomic.Pointer[liveSet]
 	plugins *pluginHost
 	stats   gatewayStats
 }
@@ -58,7 +58,13 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	g.stats.requests.Add(1)
 	rt := g.runtime.Load()
-	set := g.rules.Load()
+	// The request keeps the rule set it started with to its end; the lease
+	// tells a reload when the set's last request is done.
+	var set *rules.Set
+	if ls := g.acquireRules(); ls != nil {
+		defer ls.release()
+		set = ls.set
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), rt.deadline)
 	defer cancel()
 
@@ -249,6 +255,9 @@ type actionFailure struct {
 	server string
 	kind   plugin.ErrorKind
 	msg    string
+	// plugin is set when the handler plugin itself failed (not running,
+	// crashed or hung during the call), not the child.
+	plugin string
 }
 
 // callAction runs the rule's action in its plugin.
@@ -267,17 +276,17 @@ func (ex *exchange) callAction(ctx context.Context, rule *rules.Rule, cur *respo
 	if err != nil {
 		ex.g.stats.pluginErrors.Add(1)
 		ex.g.log.Error("handler plugin not available", "rule", rule.Name, "handler", rule.Handler, "request_id", ex.pg.RequestID, "err", err)
-		return nil, &actionFailure{rule: rule.Name, server: server, kind: plugin.ErrorInternal, msg: "handler plugin " + rule.Handler + " is not available"}
+		return nil, &actionFailure{rule: rule.Name, server: server, kind: plugin.ErrorInternal, plugin: rule.Handler, msg: "is not running (it is being restarted)"}
 	}
 	reply, err := l.do(ctx, call)
 	if err != nil {
 		ex.g.stats.pluginErrors.Add(1)
-		kind := plugin.ErrorInternal
+		kind, msg := plugin.ErrorInternal, "failed during the call (it crashed or was stopped)"
 		if ctx.Err() != nil {
-			kind = plugin.ErrorTimeout
+			kind, msg = plugin.ErrorTimeout, "did not answer in time"
 		}
 		ex.g.log.Error("handler plugin call failed", "rule", rule.Name, "handler", rule.Handler, "request_id", ex.pg.RequestID, "err", err)
-		return nil, &actionFailure{rule: rule.Name, server: server, kind: kind, msg: "handler plugin " + rule.Handler + " failed"}
+		return nil, &actionFailure{rule: rule.Name, server: server, kind: kind, plugin: rule.Handler, msg: msg}
 	}
 	if !reply.Answered {
 		o, _ := reply.Outcome()
@@ -312,6 +321,11 @@ func (ex *exchange) writeFailure(f *actionFailure) {
 	msg := fmt.Sprintf("rule %q: %s failed: %s", f.rule, who, f.kind)
 	if f.msg != "" {
 		msg += ": " + f.msg
+	}
+	if f.plugin != "" {
+		// Not the child's fault: say so, and that nothing is retried (the
+		// child may have seen the OTP already).
+		msg = fmt.Sprintf("rule %q: the handler plugin %s %s; the request to %s was not retried", f.rule, f.plugin, f.msg, who)
 	}
 	ex.rec.status = status
 	writeEnvelope(ex.w, status, code, msg)

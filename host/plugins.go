@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -26,6 +28,9 @@ const (
 	// drainTimeout bounds how long a replaced plugin may finish its
 	// in-flight calls before it is stopped anyway.
 	drainTimeout = 30 * time.Second
+	// pluginStopTimeout bounds a graceful stop (go-plugin's Kill: shutdown
+	// request, 2 s grace, SIGKILL) before the process is SIGKILLed.
+	pluginStopTimeout = 5 * time.Second
 	// restartBackoffMin and restartBackoffMax bound the wait between
 	// restarts of a plugin that keeps crashing.
 	restartBackoffMin = 100 * time.Millisecond
@@ -35,61 +40,35 @@ const (
 // errNoPlugin is returned when a rule names a handler with no plugin.
 var errNoPlugin = errors.New("no plugin for handler")
 
-// pluginInstance is one running plugin process and its lease count.
+// pluginInstance is one running plugin process and its lease count
+// (retired when replaced or stopped).
 type pluginInstance struct {
 	client  *plugin.Client
 	desc    plugin.Description
 	exe     PluginConfig
 	exeSum  string // sha256 of the executable when it was started
 	started time.Time
+	// configured is the server list this process last accepted (a pointer
+	// that pluginHost.servers held), to catch up with a Configure that ran
+	// while it was starting.
+	configured atomic.Pointer[[]plugin.Server]
+	// probe asks the supervisor for a health check now (a call failed).
+	probe chan struct{}
 
-	mu       sync.Mutex
-	inflight int
-	retired  bool          // no new leases; set when replaced or stopped
-	idle     chan struct{} // closed when retired and inflight reaches 0
+	drainCount
 }
 
 func newInstance(c *plugin.Client, d plugin.Description, exe PluginConfig, sum string) *pluginInstance {
-	return &pluginInstance{client: c, desc: d, exe: exe, exeSum: sum, started: time.Now(), idle: make(chan struct{})}
+	return &pluginInstance{client: c, desc: d, exe: exe, exeSum: sum, started: time.Now(), probe: make(chan struct{}, 1)}
 }
 
-func (i *pluginInstance) acquire() bool {
-	i.mu.Lock()
-	defer i.mu.Unlock()
-	if i.retired {
+func (i *pluginInstance) exited() bool {
+	select {
+	case <-i.client.Exited():
+		return true
+	default:
 		return false
 	}
-	i.inflight++
-	return true
-}
-
-func (i *pluginInstance) release() {
-	i.mu.Lock()
-	defer i.mu.Unlock()
-	i.inflight--
-	if i.retired && i.inflight == 0 {
-		close(i.idle)
-	}
-}
-
-// retire stops new leases and returns a channel closed when the last
-// in-flight call has finished.
-func (i *pluginInstance) retire() <-chan struct{} {
-	i.mu.Lock()
-	defer i.mu.Unlock()
-	if !i.retired {
-		i.retired = true
-		if i.inflight == 0 {
-			close(i.idle)
-		}
-	}
-	return i.idle
-}
-
-func (i *pluginInstance) isRetired() bool {
-	i.mu.Lock()
-	defer i.mu.Unlock()
-	return i.retired
 }
 
 // handlerSlot holds the current plugin of one handler identifier. The
@@ -138,11 +117,11 @@ func (h *pluginHost) start(ctx context.Context, exe PluginConfig) (*plugin.Clien
 	defer cancel()
 	d, err := c.Describe(dctx)
 	if err != nil {
-		c.Kill()
+		stopClient(c)
 		return nil, plugin.Description{}, "", fmt.Errorf("plugin %s: %w", exe.Path, err)
 	}
 	if d.ContractVersion != plugin.ContractVersion {
-		c.Kill()
+		stopClient(c)
 		return nil, plugin.Description{}, "", fmt.Errorf("plugin %s: contract version %d, host speaks %d", exe.Path, d.ContractVersion, plugin.ContractVersion)
 	}
 	return c, d, sum, nil
@@ -158,7 +137,7 @@ func (h *pluginHost) startAll(ctx context.Context, exes map[string]PluginConfig)
 			return err
 		}
 		if d.Identifier != id {
-			c.Kill()
+			stopClient(c)
 			h.stopAll()
 			return fmt.Errorf("plugin %s describes itself as %q, configured as %q", exe.Path, d.Identifier, id)
 		}
@@ -187,23 +166,52 @@ func (h *pluginHost) descriptions() map[string]plugin.Description {
 }
 
 // configure pushes servers to every current plugin and remembers them for
-// plugins started later.
+// plugins started later. The list is stored first, so that a plugin being
+// (re)started meanwhile either reads it or is seen here (see catchUp); a
+// plugin that crashed meanwhile is skipped (its replacement reads the list).
+// When a plugin refuses the list, the previous one is stored again and the
+// error returned.
 func (h *pluginHost) configure(ctx context.Context, servers []plugin.Server) error {
+	prev := h.servers.Load()
+	cp := slices.Clone(servers)
+	h.servers.Store(&cp)
 	for id, s := range h.slots {
 		inst := s.cur.Load()
-		if inst == nil {
+		if inst == nil || inst.isRetired() {
 			continue
 		}
-		cctx, cancel := context.WithTimeout(ctx, pluginCallTimeout)
-		err := inst.client.Configure(cctx, servers)
-		cancel()
-		if err != nil {
+		if err := configureInstance(ctx, inst, &cp); err != nil {
+			if inst.isRetired() || inst.exited() {
+				continue
+			}
+			h.servers.CompareAndSwap(&cp, prev)
 			return fmt.Errorf("configure plugin %s: %w", id, err)
 		}
 	}
-	cp := append([]plugin.Server(nil), servers...)
-	h.servers.Store(&cp)
 	return nil
+}
+
+// configureInstance pushes one server list to one plugin and records it.
+func configureInstance(ctx context.Context, inst *pluginInstance, servers *[]plugin.Server) error {
+	cctx, cancel := context.WithTimeout(ctx, pluginCallTimeout)
+	defer cancel()
+	if err := inst.client.Configure(cctx, *servers); err != nil {
+		return err
+	}
+	inst.configured.Store(servers)
+	return nil
+}
+
+// catchUp configures a just-installed instance with the current server list
+// if a configure ran while it was starting.
+func (h *pluginHost) catchUp(slot *handlerSlot, inst *pluginInstance) {
+	p := h.servers.Load()
+	if inst.configured.Load() == p {
+		return
+	}
+	if err := configureInstance(h.ctx, inst, p); err != nil && !inst.isRetired() {
+		h.log.Error("could not configure the new plugin with the current servers", "handler", slot.id, "pid", inst.client.PID(), "err", err)
+	}
 }
 
 // lease is one in-flight use of a plugin.
@@ -235,6 +243,15 @@ func (h *pluginHost) acquire(id string) (*lease, error) {
 // body is closed (or at once when there is no body or an error).
 func (l *lease) do(ctx context.Context, call *plugin.Call) (*plugin.Reply, error) {
 	reply, err := l.inst.client.Do(ctx, call)
+	if err != nil && (ctx.Err() == nil || errors.Is(ctx.Err(), context.DeadlineExceeded)) {
+		// The plugin failed the call, or did not answer before the
+		// deadline: have its supervisor check it now rather than at the
+		// next health tick (a hung plugin is replaced sooner).
+		select {
+		case l.inst.probe <- struct{}{}:
+		default:
+		}
+	}
 	if err != nil || !reply.Answered {
 		l.inst.release()
 		return reply, err
@@ -276,17 +293,28 @@ func (h *pluginHost) supervise(slot *handlerSlot, inst *pluginInstance) {
 				h.restart(slot, inst)
 				return
 			case <-t.C:
-				if inst.isRetired() {
-					return
-				}
-				ctx, cancel := context.WithTimeout(h.ctx, healthTimeout)
-				err := inst.client.Health(ctx)
-				cancel()
-				if err != nil && h.ctx.Err() == nil && !inst.isRetired() {
-					h.log.Error("plugin failed its health check; replacing it", "handler", slot.id, "pid", inst.client.PID(), "err", err)
-					// Kill makes Exited fire, which restarts it above.
-					go inst.client.Kill()
-				}
+			case <-inst.probe:
+			}
+			if inst.isRetired() {
+				return
+			}
+			ctx, cancel := context.WithTimeout(h.ctx, healthTimeout)
+			err := inst.client.Health(ctx)
+			cancel()
+			if err != nil && inst.exited() {
+				continue // it crashed: the Exited case restarts it
+			}
+			if err != nil && h.ctx.Err() == nil && !inst.isRetired() {
+				h.log.Error("plugin failed its health check; replacing it", "handler", slot.id, "pid", inst.client.PID(), "err", err)
+				// It does not answer: SIGKILL, not go-plugin's graceful Kill
+				// (which waits for an answer that never comes). Exited then
+				// fires, which restarts it above.
+				h.wg.Add(1)
+				go func() {
+					defer h.wg.Done()
+					killProcess(inst.client)
+					stopClient(inst.client)
+				}()
 			}
 		}
 	}()
@@ -308,11 +336,16 @@ func (h *pluginHost) restart(slot *handlerSlot, dead *pluginInstance) {
 			return
 		}
 		inst, err := h.launch(h.ctx, slot.id, dead.exe, nil)
+		if err == nil && h.ctx.Err() != nil {
+			stopClient(inst.client) // the host stopped while it started
+			return
+		}
 		if err == nil {
 			slot.cur.Store(inst)
 			slot.state.Store("running")
 			slot.lastErr.Store("")
 			h.supervise(slot, inst)
+			h.catchUp(slot, inst)
 			h.log.Info("plugin restarted", "handler", slot.id, "pid", inst.client.PID(), "attempt", attempt)
 			return
 		}
@@ -335,7 +368,7 @@ func (h *pluginHost) launch(ctx context.Context, id string, exe PluginConfig, ch
 		return nil, err
 	}
 	fail := func(err error) (*pluginInstance, error) {
-		c.Kill()
+		stopClient(c)
 		return nil, err
 	}
 	if d.Identifier != id {
@@ -352,13 +385,11 @@ func (h *pluginHost) launch(ctx context.Context, id string, exe PluginConfig, ch
 	if err != nil {
 		return fail(err)
 	}
-	cctx, cancel := context.WithTimeout(ctx, pluginCallTimeout)
-	err = c.Configure(cctx, *h.servers.Load())
-	cancel()
-	if err != nil {
+	inst := newInstance(c, d, exe, sum)
+	if err := configureInstance(ctx, inst, h.servers.Load()); err != nil {
 		return fail(fmt.Errorf("configure plugin %s: %w", exe.Path, err))
 	}
-	return newInstance(c, d, exe, sum), nil
+	return inst, nil
 }
 
 // swap starts exe as the new plugin of handler id (blue/green): only when it
@@ -371,7 +402,14 @@ func (h *pluginHost) swap(ctx context.Context, id string, exe PluginConfig, chec
 	}
 	slot.swapMu.Lock()
 	defer slot.swapMu.Unlock()
+	if h.ctx.Err() != nil {
+		return fmt.Errorf("plugin %s: the host is stopping", id)
+	}
 	inst, err := h.launch(ctx, id, exe, check)
+	if err == nil && h.ctx.Err() != nil {
+		stopClient(inst.client) // the host stopped while it started
+		err = fmt.Errorf("plugin %s: the host is stopping", id)
+	}
 	if err != nil {
 		slot.lastErr.Store(err.Error())
 		return err
@@ -380,6 +418,7 @@ func (h *pluginHost) swap(ctx context.Context, id string, exe PluginConfig, chec
 	slot.state.Store("running")
 	slot.lastErr.Store("")
 	h.supervise(slot, inst)
+	h.catchUp(slot, inst)
 	h.log.Info("plugin swapped", "handler", id, "pid", inst.client.PID(), "version", inst.desc.Version)
 	if old != nil {
 		h.retireAndStop(old)
@@ -398,8 +437,49 @@ func (h *pluginHost) retireAndStop(inst *pluginInstance) {
 		case <-time.After(drainTimeout):
 			h.log.Warn("plugin still busy after the drain timeout; stopping it", "pid", inst.client.PID())
 		}
-		inst.client.Kill()
+		stopClient(inst.client)
 	}()
+}
+
+// stopClient stops a plugin process and waits until it has been reaped.
+// go-plugin's Kill asks the plugin to shut down and waits 2 s before it
+// sends SIGKILL, but that request has no deadline: a plugin that hangs (or
+// is stopped) never answers it and Kill never returns. So after
+// pluginStopTimeout the process is SIGKILLed, which ends the request.
+func stopClient(c *plugin.Client) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.Kill()
+	}()
+	t := time.NewTimer(pluginStopTimeout)
+	defer t.Stop()
+	select {
+	case <-done:
+		return
+	case <-t.C:
+	}
+	killProcess(c)
+	t.Reset(pluginStopTimeout)
+	select {
+	case <-done:
+	case <-t.C:
+	}
+}
+
+// killProcess SIGKILLs a plugin process that has not exited yet. It is our
+// child, reaped by go-plugin only after it exits, and os.FindProcess holds
+// a pidfd on Linux: a process already reaped is not signalled, so another
+// process that reused the PID is not either.
+func killProcess(c *plugin.Client) {
+	select {
+	case <-c.Exited():
+		return
+	default:
+	}
+	if p, err := os.FindProcess(c.PID()); err == nil {
+		_ = p.Kill()
+	}
 }
 
 // stopAll retires every plugin, waits for in-flight calls (bounded) and
@@ -407,9 +487,14 @@ func (h *pluginHost) retireAndStop(inst *pluginInstance) {
 func (h *pluginHost) stopAll() {
 	h.cancel()
 	for _, s := range h.slots {
+		// A swap or restart in progress either finishes first (and its
+		// instance is stopped here) or sees the cancelled context and
+		// stops its new process itself.
+		s.swapMu.Lock()
 		if inst := s.cur.Load(); inst != nil {
 			h.retireAndStop(inst)
 		}
+		s.swapMu.Unlock()
 	}
 	h.wg.Wait()
 }

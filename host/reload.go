@@ -56,11 +56,17 @@ type ReloadResult struct {
 }
 
 // Reload re-reads the config (when it has a file), swaps changed plugins,
-// then re-reads the rules. Each step is all or nothing: on error the running
-// config, plugins and rules stay in force and the error is returned.
+// then re-reads the rules. It is all or nothing for the config and the
+// rules: on error the running config and rules stay in force and the error
+// is returned (and shown in Status). A plugin swap is checked against the
+// rules that will be in force after it (the new files, or the running set
+// when the new files do not load) and stays when only the rules fail.
 func (s *Server) Reload(ctx context.Context, req ReloadRequest) (ReloadResult, error) {
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
+	if s.life.Err() != nil {
+		return ReloadResult{}, errors.New("reload: the gateway is stopping")
+	}
 	res, err := s.reloadLocked(ctx, req)
 	s.status.mu.Lock()
 	s.status.lastReload = time.Now()
@@ -75,9 +81,12 @@ func (s *Server) Reload(ctx context.Context, req ReloadRequest) (ReloadResult, e
 	s.status.mu.Unlock()
 	if err != nil {
 		s.log.Error("reload failed; the running configuration stays in force", "reason", req.Reason, "err", err)
+		if len(res.PluginsSwapped) > 0 {
+			s.log.Info("plugins swapped by the failed reload stay (they fit the rules in force)", "plugins_swapped", strings.Join(res.PluginsSwapped, ","))
+		}
 	} else if res.RulesChanged || res.ConfigChanged || len(res.PluginsSwapped) > 0 {
 		s.log.Info("reloaded", "reason", req.Reason, "rules_changed", res.RulesChanged, "config_changed", res.ConfigChanged,
-			"plugins_swapped", strings.Join(res.PluginsSwapped, ","), "summary", s.gw.rules.Load().Summary())
+			"plugins_swapped", strings.Join(res.PluginsSwapped, ","), "summary", s.gw.currentSet().Summary())
 	}
 	for _, n := range res.NeedsRestart {
 		s.log.Warn("setting changed but needs a restart; the old value stays in force", "setting", n)
@@ -93,11 +102,14 @@ func (s *Server) reloadLocked(ctx context.Context, req ReloadRequest) (ReloadRes
 		if err != nil {
 			return res, err
 		}
+		// Compared with the running listeners on every reload, not only
+		// when the file changed: the report stays until the file matches
+		// them again or the gateway restarts.
+		res.NeedsRestart = restartOnly(s.cfg, next)
 		if next.sum != s.cfg.sum {
-			res.NeedsRestart = restartOnly(s.cfg, next)
-			// Listen addresses keep their running values: the listeners
-			// are open.
-			next.Listen, next.Admin = s.cfg.Listen, s.cfg.Admin
+			if err := keepListeners(s.cfg, next); err != nil {
+				return res, err
+			}
 			cfg = next
 		}
 	}
@@ -110,24 +122,35 @@ func (s *Server) reloadLocked(ctx context.Context, req ReloadRequest) (ReloadRes
 	}
 
 	// Load the rules against the schemas the plugins will have after this
-	// reload: swap plugins first, each checked against the new rules.
+	// reload: swap plugins first, each checked against the rules.
+	cur := s.gw.currentSet()
 	set, loadErr := rules.Load(cfg.RulesPath(), s.plugins.descriptions())
 	exes := cfg.PluginExecutables(s.opts.DefaultHandler)
-	for id, exe := range exes {
+	for _, id := range sortedKeys(exes) {
+		exe := exes[id]
 		slot, ok := s.plugins.slots[id]
 		if !ok {
 			res.NeedsRestart = append(res.NeedsRestart, "plugins."+id+" (new handler)")
 			continue
 		}
-		cur := slot.cur.Load()
-		if !req.Plugins && cur != nil && !pluginChanged(cur, exe) {
+		inst := slot.cur.Load()
+		if !req.Plugins && inst != nil && !pluginChanged(inst, exe) {
 			continue
 		}
 		check := func(d plugin.Description) error {
 			descs := s.plugins.descriptions()
 			descs[id] = d
 			_, err := rules.Load(cfg.RulesPath(), descs)
-			return err
+			if err == nil {
+				return nil
+			}
+			if loadErr == nil {
+				return fmt.Errorf("the rules do not load with it: %w", err)
+			}
+			// The rule files do not load with the running plugin either:
+			// the running set stays in force, so that is what the new
+			// plugin must accept.
+			return checkSetAgainst(cur, id, d)
 		}
 		if err := s.plugins.swap(ctx, id, exe, check); err != nil {
 			return res, fmt.Errorf("plugin %s: %w", id, err)
@@ -140,11 +163,22 @@ func (s *Server) reloadLocked(ctx context.Context, req ReloadRequest) (ReloadRes
 	if loadErr != nil {
 		return res, fmt.Errorf("rules %s: %w", cfg.RulesPath(), loadErr)
 	}
-	if cur := s.gw.rules.Load(); cur == nil || cur.Hash() != set.Hash() || len(res.PluginsSwapped) > 0 {
-		if err := s.plugins.configure(ctx, set.Servers()); err != nil {
-			return res, err
+	if cur == nil || cur.Hash() != set.Hash() || len(res.PluginsSwapped) > 0 {
+		// The servers go to the plugins before the set is published, so no
+		// request on the new set finds its server missing; those of the
+		// sets still finishing requests stay until they are done.
+		if err := s.plugins.configure(ctx, s.servedServers(set)); err != nil {
+			// An old set's server may no longer be valid (its CA file
+			// removed with it): the new set's servers alone must do.
+			s.log.Warn("the plugins refused the old and new servers together; configuring the new ones only", "err", err)
+			if err := s.plugins.configure(ctx, set.Servers()); err != nil {
+				return res, err
+			}
 		}
-		s.gw.rules.Store(set)
+		old := s.gw.rules.Swap(newLiveSet(set))
+		if old != nil {
+			s.retireSet(old)
+		}
 		s.status.loaded(set)
 		res.RulesChanged = cur == nil || cur.Hash() != set.Hash()
 	}
@@ -152,27 +186,60 @@ func (s *Server) reloadLocked(ctx context.Context, req ReloadRequest) (ReloadRes
 		res.ConfigChanged = true
 		s.gw.runtime.Store(rt)
 		s.cfg = cfg
+		s.setAdminToken(cfg)
 	}
 	return res, nil
 }
 
-// restartOnly lists the settings whose change needs a restart.
-func restartOnly(old, next *Config) []string {
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// restartOnly lists the settings of next that differ from the running
+// listeners: the gateway's and the admin API's addresses (and whether there
+// is an admin listener at all). Everything else reloads.
+func restartOnly(running, next *Config) []string {
 	var out []string
-	if old.Listen != next.Listen {
+	if running.Listen != next.Listen {
 		out = append(out, "listen")
 	}
-	oa, na := "", ""
-	if old.Admin != nil {
-		oa = old.Admin.Listen + "\x00" + old.Admin.Token
+	ra, na := "", ""
+	if running.Admin != nil {
+		ra = running.Admin.Listen
 	}
 	if next.Admin != nil {
-		na = next.Admin.Listen + "\x00" + next.Admin.Token
+		na = next.Admin.Listen
 	}
-	if oa != na {
-		out = append(out, "admin")
+	if ra != na {
+		out = append(out, "admin.listen")
 	}
 	return out
+}
+
+// keepListeners gives next the running listen addresses (the listeners are
+// open and stay so) and the admin token that goes with the running admin
+// listener: next's token, or the running one when next drops the admin
+// block. A listener beyond loopback never runs without a token.
+func keepListeners(running, next *Config) error {
+	next.Listen = running.Listen
+	if running.Admin == nil {
+		next.Admin = nil // enabling the admin API needs a restart
+		return nil
+	}
+	token := running.Admin.Token
+	if next.Admin != nil {
+		token = next.Admin.Token
+	}
+	if token == "" && !isLoopbackListen(running.Admin.Listen) {
+		return fmt.Errorf("config %s: admin.token: required because the running admin listener %q is not a loopback address", next.file, running.Admin.Listen)
+	}
+	next.Admin = &AdminConfig{Listen: running.Admin.Listen, Token: token}
+	return nil
 }
 
 // pluginChanged reports whether the configured executable differs from the
@@ -236,7 +303,7 @@ func (s *Server) Status() statusReport {
 		"total": st.requests.Load(), "forwarded": st.forwarded.Load(),
 		"forward_errors": st.forwardErrors.Load(), "plugin_errors": st.pluginErrors.Load(),
 	}
-	if set := s.gw.rules.Load(); set != nil {
+	if set := s.gw.currentSet(); set != nil {
 		for _, rule := range set.All() {
 			if n := rule.EvalErrors(); n > 0 {
 				if r.RuleErrors == nil {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/edumfa-federation/edumfa-federation/rules"
@@ -51,6 +52,17 @@ type Server struct {
 	reloadMu sync.Mutex // one reload at a time
 	cfg      *Config    // current config, guarded by reloadMu
 	status   reloadStatus
+	// draining are replaced rule sets with requests still running, whose
+	// servers stay configured until they finish; guarded by reloadMu.
+	draining []*liveSet
+	// adminToken is the bearer token of the admin API ("" for none); it
+	// reloads with the config.
+	adminToken atomic.Pointer[string]
+
+	// life ends at shutdown; bg counts the goroutines bound to it.
+	life     context.Context
+	stopLife context.CancelFunc
+	bg       sync.WaitGroup
 
 	httpSrv  *http.Server
 	adminSrv *http.Server
@@ -71,26 +83,32 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		}
 	}
 	s := &Server{opts: opts, log: opts.Logger, cfg: cfg}
+	// The server's lifecycle context: it ends at shutdown, not with the
+	// caller's ctx, which only bounds starting.
+	s.life, s.stopLife = context.WithCancel(context.Background())
+	s.setAdminToken(cfg)
 	s.plugins = newPluginHost(opts.Logger)
 	s.gw = &Gateway{log: opts.Logger, plugins: s.plugins}
 	rt, err := newRuntime(cfg, opts.Logger)
 	if err != nil {
+		s.stopLife()
 		return nil, err
 	}
 	s.gw.runtime.Store(rt)
 	if err := s.plugins.startAll(ctx, cfg.PluginExecutables(opts.DefaultHandler)); err != nil {
+		s.stopLife()
 		return nil, err
 	}
 	set, err := rules.Load(cfg.RulesPath(), s.plugins.descriptions())
 	if err != nil {
-		s.plugins.stopAll()
+		s.Close()
 		return nil, fmt.Errorf("rules %s: %w", cfg.RulesPath(), err)
 	}
 	if err := s.plugins.configure(ctx, set.Servers()); err != nil {
-		s.plugins.stopAll()
+		s.Close()
 		return nil, err
 	}
-	s.gw.rules.Store(set)
+	s.gw.rules.Store(newLiveSet(set))
 	s.status.loaded(set)
 	s.log.Info("rules loaded", "path", cfg.RulesPath(), "summary", set.Summary())
 	return s, nil
@@ -132,7 +150,7 @@ func (s *Server) Listen() error {
 			return fmt.Errorf("admin listen %s: %w", a.Listen, err)
 		}
 		s.adminLn = aln
-		s.adminSrv = &http.Server{Handler: s.adminHandler(a.Token), ReadHeaderTimeout: 10 * time.Second}
+		s.adminSrv = &http.Server{Handler: s.adminHandler(), ReadHeaderTimeout: 10 * time.Second}
 	}
 	return nil
 }
@@ -153,7 +171,7 @@ func (s *Server) AdminAddr() string {
 func (s *Server) Serve(ctx context.Context) error {
 	if s.ln == nil {
 		if err := s.Listen(); err != nil {
-			s.plugins.stopAll()
+			s.Close()
 			return err
 		}
 	}
@@ -190,9 +208,24 @@ func (s *Server) shutdown() {
 	if err := s.httpSrv.Shutdown(ctx); err != nil {
 		s.log.Warn("requests still running at shutdown", "err", err)
 	}
-	s.plugins.stopAll()
+	s.Close()
 	s.log.Info("gateway stopped")
 }
 
-// Close stops the plugins of a Server that was never served.
-func (s *Server) Close() { s.plugins.stopAll() }
+// Close stops the plugins (of a Server that was never served, or at the end
+// of Serve). A reload in progress finishes first; none starts afterwards.
+func (s *Server) Close() {
+	s.reloadMu.Lock()
+	s.stopLife()
+	s.reloadMu.Unlock()
+	s.bg.Wait()
+	s.plugins.stopAll()
+}
+
+func (s *Server) setAdminToken(cfg *Config) {
+	token := ""
+	if cfg.Admin != nil {
+		token = cfg.Admin.Token
+	}
+	s.adminToken.Store(&token)
+}

@@ -57,7 +57,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 func newLogger(w io.Writer, level string) *slog.Logger {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(level))
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+	log := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+	// Packages that log without a logger of their own (rules) use the
+	// default: one format for every line.
+	slog.SetDefault(log)
+	return log
 }
 
 func serve(args []string, stderr io.Writer) int {
@@ -79,6 +83,12 @@ func serve(args []string, stderr io.Writer) int {
 	log := newLogger(stderr, cfg.LogLevel)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	// SIGHUP is caught from here on: its default action would kill the
+	// gateway while it starts. One that arrives before the server exists
+	// waits in the channel and reloads once it does.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	handler, err := defaultHandler(ctx, cfg)
 	if err != nil {
 		log.Error("no handler plugin", "err", err)
@@ -89,8 +99,6 @@ func serve(args []string, stderr io.Writer) int {
 		log.Error("gateway not started", "err", err)
 		return 1
 	}
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
 	go func() {
 		for range hup {
 			_, _ = srv.Reload(ctx, host.ReloadRequest{Reason: "SIGHUP"})
