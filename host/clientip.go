@@ -40,7 +40,7 @@ func peerIP(r *http.Request) netip.Addr {
 	if err != nil {
 		return netip.Addr{}
 	}
-	return a.Unmap()
+	return a.Unmap().WithZone("")
 }
 
 // resolveClient determines g.client_ip. The peer's address counts, unless
@@ -64,7 +64,7 @@ func (t trustedProxies) resolveClient(r *http.Request, clientParam string) clien
 			// have is the deepest one we can vouch for.
 			return out
 		}
-		a = a.Unmap()
+		a = a.Unmap().WithZone("") // fe80::1%eth0 names no client elsewhere
 		out.IP = a.String()
 		if !t.contains(a) {
 			return out
@@ -72,7 +72,7 @@ func (t trustedProxies) resolveClient(r *http.Request, clientParam string) clien
 	}
 	if clientParam != "" && honoursClientParam(r.URL.Path) {
 		if a, err := netip.ParseAddr(strings.TrimSpace(clientParam)); err == nil {
-			out.IP = a.Unmap().String()
+			out.IP = a.Unmap().WithZone("").String()
 		}
 	}
 	return out

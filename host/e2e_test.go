@@ -39,6 +39,10 @@ type gatewayOpts struct {
 	config    string            // extra config lines
 	noParent  bool
 	childDown bool
+	// parent and child, when set, replace the simulators.
+	parent, child http.Handler
+	// logs, when set, also receives the gateway's log lines.
+	logs io.Writer
 }
 
 func startGateway(t *testing.T, o gatewayOpts) *gateway {
@@ -50,7 +54,11 @@ func startGateway(t *testing.T, o gatewayOpts) *gateway {
 	g := &gateway{t: t, dir: t.TempDir()}
 	g.parent = simulator.New(simulator.ParentConfig())
 	g.child = simulator.New(simulator.ChildConfig())
-	parentSrv := httptest.NewServer(g.parent)
+	var parentHandler http.Handler = g.parent
+	if o.parent != nil {
+		parentHandler = o.parent
+	}
+	parentSrv := httptest.NewServer(parentHandler)
 	t.Cleanup(parentSrv.Close)
 	g.parentURL = parentSrv.URL
 	if o.childDown {
@@ -62,7 +70,11 @@ func startGateway(t *testing.T, o gatewayOpts) *gateway {
 		g.childURL = "http://" + ln.Addr().String()
 		ln.Close()
 	} else {
-		childSrv := httptest.NewServer(g.child)
+		var childHandler http.Handler = g.child
+		if o.child != nil {
+			childHandler = o.child
+		}
+		childSrv := httptest.NewServer(childHandler)
 		t.Cleanup(childSrv.Close)
 		g.childURL = childSrv.URL
 	}
@@ -84,7 +96,11 @@ func startGateway(t *testing.T, o gatewayOpts) *gateway {
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	logger := slog.New(slog.NewTextHandler(&testLogWriter{t: t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	var logOut io.Writer = &testLogWriter{t: t}
+	if o.logs != nil {
+		logOut = io.MultiWriter(logOut, o.logs)
+	}
+	logger := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	srv, err := host.New(ctx, host.Options{ConfigPath: cfgPath, DefaultHandler: pluginPath, Logger: logger, DisableWatch: true})
 	if err != nil {

@@ -68,72 +68,89 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), rt.deadline)
 	defer cancel()
 
-	rec := &requestLog{method: r.Method, path: r.URL.Path}
+	rec := &requestLog{method: r.Method, path: logPath(r.URL.Path)}
 	defer func() { rec.log(g.log, time.Since(start)) }()
 
-	event, pathVars, isEvent := rules.EventFor(r.Method, r.URL.Path)
-	rec.event = event
-	if otp := pathVars["otp"]; otp != "" {
-		// GET /token/getserial/<otp>: the path holds an OTP value.
-		rec.path = strings.Replace(r.URL.Path, "/"+otp, "/<otp>", 1)
+	// Werkzeug matches methods case-sensitively: `get` raises no event
+	// (eduMFA answers 405); such requests are proxied as they are.
+	var (
+		event    string
+		pathVars map[string]string
+		isEvent  bool
+	)
+	if r.Method == strings.ToUpper(r.Method) {
+		event, pathVars, isEvent = rules.EventFor(r.Method, r.URL.Path)
 	}
-
-	client := rt.trusted.resolveClient(r, r.URL.Query().Get("client"))
-	rec.clientIP = client.IP
+	rec.event = event
+	peerTrusted := rt.trusted.contains(peerIP(r))
 
 	hops, err := parseHops(r.Header.Get(forward.HopsHeader))
 	if err != nil {
-		rec.status = http.StatusBadRequest
-		rec.note = "bad hop header"
-		writeEnvelope(w, http.StatusBadRequest, envelope.CodeParameter, fmt.Sprintf("ERR905: %s header: %v", forward.HopsHeader, err))
+		rec.fail(w, http.StatusBadRequest, envelope.CodeParameter, fmt.Sprintf("ERR905: %s header: %v", forward.HopsHeader, err))
 		return
 	}
 	if hops > rt.maxHops {
-		rec.status = http.StatusLoopDetected
-		rec.note = "loop"
-		writeEnvelope(w, http.StatusLoopDetected, envelope.CodeLoopDetected, fmt.Sprintf("federation loop: the request already passed %d gateways (max_hops %d)", hops, rt.maxHops))
+		rec.fail(w, http.StatusLoopDetected, envelope.CodeLoopDetected, fmt.Sprintf("federation loop: the request already passed %d gateways (max_hops %d)", hops, rt.maxHops))
 		return
 	}
 	requestID := r.Header.Get(forward.RequestIDHeader)
-	if !client.PeerTrusted || !validRequestID(requestID) {
+	if !peerTrusted || !validRequestID(requestID) {
 		requestID = newRequestID()
 	}
 	rec.requestID = requestID
 
-	// The plugin gets the client's headers as they came (it computes the
-	// child's X-Forwarded-For from them); the parent gets the sanitized ones.
-	original := r.Header.Clone()
-	sanitizeForwardingHeaders(r, client)
+	// A client that sends its body slowly must not hold the request past
+	// its deadline (the context does not interrupt a body read).
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(rt.deadline))
 
 	if !isEvent || set == nil {
+		if !peerTrusted && honoursClientParam(r.URL.Path) {
+			// /ttype/*, GET /auth ...: eduMFA reads `client` there too.
+			if !stripClientParam(w, r, rec) {
+				return
+			}
+		}
+		client := rt.trusted.resolveClient(r, r.URL.Query().Get("client"))
+		rec.clientIP = client.IP
+		sanitizeForwardingHeaders(r, client, requestID, hops)
 		rec.status = g.proxy(w, r, rt)
 		return
 	}
 
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBodyBytes+1))
-	if err != nil {
-		rec.status = http.StatusBadRequest
-		rec.note = "body read failed"
-		writeEnvelope(w, http.StatusBadRequest, envelope.CodeParameter, "ERR905: could not read the request body")
+	body, ok := readBody(w, r, rec)
+	if !ok {
 		return
 	}
-	if len(body) > maxRequestBodyBytes {
-		rec.status = http.StatusRequestEntityTooLarge
-		writeEnvelope(w, http.StatusRequestEntityTooLarge, envelope.CodeParameter, fmt.Sprintf("ERR905: request body larger than %d bytes", maxRequestBodyBytes))
+	if unsupportedJSONEncoding(r.Header, body) {
+		// Python's json.loads would read a BOM or UTF-16/32 body and
+		// eduMFA would see its parameters; the gateway cannot check such
+		// a body's `client`, `realm` ... the same way, so it refuses it.
+		rec.fail(w, http.StatusBadRequest, envelope.CodeParameter, "ERR905: the JSON body must be UTF-8 without a byte order mark")
 		return
 	}
 	rawQuery := r.URL.RawQuery
-	if !client.PeerTrusted {
+	if !peerTrusted {
 		// An untrusted caller must not choose its IP at the parent or a
 		// child: its `client` parameter goes nowhere.
 		rawQuery, body, err = forward.RemoveParam(r.Method, rawQuery, r.Header, body, "client")
 		if err != nil {
-			rec.status = http.StatusBadRequest
-			writeEnvelope(w, http.StatusBadRequest, envelope.CodeParameter, "ERR905: a multipart body may not carry the client parameter")
+			rec.fail(w, http.StatusBadRequest, envelope.CodeParameter, "ERR905: a multipart body may not carry the client parameter")
 			return
 		}
 	}
 	allData := rules.AllData(r.Method, rawQuery, r.Header.Get("Content-Type"), body, r.Header.Get("User-Agent"), pathVars)
+	clientParam, _ := allData["client"].(string)
+	client := rt.trusted.resolveClient(r, clientParam)
+	rec.clientIP = client.IP
+
+	// The plugin gets the client's headers as they came, with the
+	// X-Forwarded-For chain tidied (it appends the peer itself); the parent
+	// gets the sanitized ones.
+	original := r.Header.Clone()
+	if hopsList := forwardedHops(original); len(hopsList) > 0 {
+		original.Set("X-Forwarded-For", strings.Join(hopsList, ", "))
+	}
+	sanitizeForwardingHeaders(r, client, requestID, hops)
 
 	ex := &exchange{
 		g: g, rt: rt, set: set, w: w, r: r, rec: rec,
@@ -298,6 +315,11 @@ func (ex *exchange) callAction(ctx context.Context, rule *rules.Rule, cur *respo
 		}
 		return nil, &actionFailure{rule: rule.Name, server: o.Server, kind: o.ErrorKind, msg: o.ErrorMessage}
 	}
+	if !validStatus(reply.Status) {
+		reply.Body.Close()
+		ex.g.stats.forwardErrors.Add(1)
+		return nil, &actionFailure{rule: rule.Name, server: server, kind: plugin.ErrorInternal, msg: fmt.Sprintf("the child answered with the invalid HTTP status %d", reply.Status)}
+	}
 	ex.g.stats.forwarded.Add(1)
 	return reply, nil
 }
@@ -347,7 +369,7 @@ func (ex *exchange) stream(reply *plugin.Reply) {
 		return
 	}
 	if o, ok := reply.Outcome(); ok {
-		ex.rec.origin = o.Origin
+		ex.rec.origin = logPath(o.Origin)
 	}
 }
 
@@ -362,7 +384,7 @@ func (ex *exchange) write(resp *response) {
 	ex.w.WriteHeader(resp.status)
 	_, _ = ex.w.Write(resp.body)
 	ex.rec.status = resp.status
-	ex.rec.origin = resp.origin
+	ex.rec.origin = logPath(resp.origin)
 }
 
 // bufferReply reads a reply for the next post rule.
@@ -405,11 +427,20 @@ func writeEnvelope(w http.ResponseWriter, status, code int, msg string) {
 
 // sanitizeForwardingHeaders makes X-Forwarded-For say what the gateway
 // determined, and removes what an untrusted caller may not claim.
-func sanitizeForwardingHeaders(r *http.Request, c clientAddr) {
+func sanitizeForwardingHeaders(r *http.Request, c clientAddr, requestID string, hops int) {
 	xff := forwardedFor(r, c)
 	r.Header.Del("Forwarded")
 	r.Header.Del("X-Real-Ip")
+	if !c.PeerTrusted {
+		r.Header.Del("X-Forwarded-Host")
+		r.Header.Del("X-Forwarded-Proto")
+	}
 	r.Header.Set("X-Forwarded-For", xff)
+	r.Header.Set(forward.RequestIDHeader, requestID)
+	r.Header.Del(forward.HopsHeader)
+	if hops > 0 {
+		r.Header.Set(forward.HopsHeader, strconv.Itoa(hops))
+	}
 }
 
 func parseHops(v string) (int, error) {

@@ -115,6 +115,12 @@ func newUpstream(cfg *Config, log *slog.Logger) (*upstream, error) {
 			}
 		},
 		FlushInterval: -1,
+		ModifyResponse: func(resp *http.Response) error {
+			if !validStatus(resp.StatusCode) {
+				return fmt.Errorf("parent answered with the invalid HTTP status %d", resp.StatusCode)
+			}
+			return nil
+		},
 		// The default handler logs the URL with its query string (which
 		// may hold a password); answer with eduMFA's envelope instead.
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
@@ -153,8 +159,14 @@ func (u *upstream) call(ctx context.Context, in *http.Request, header http.Heade
 		return nil, fmt.Errorf("parent unreachable: %v", redactURL(err))
 	}
 	defer resp.Body.Close()
+	if !validStatus(resp.StatusCode) {
+		return nil, fmt.Errorf("parent answered with the invalid HTTP status %d", resp.StatusCode)
+	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBodyBytes+1))
 	if err != nil {
+		if isTimeout(err) {
+			return nil, fmt.Errorf("%w: the answer's body: %v", errUpstreamTimeout, redactURL(err))
+		}
 		return nil, fmt.Errorf("parent answer: %v", redactURL(err))
 	}
 	if len(b) > maxResponseBodyBytes {
@@ -197,3 +209,7 @@ func trimRightSlash(s string) string {
 	}
 	return s
 }
+
+// validStatus reports whether net/http can write the status to a client
+// (Go's client accepts a "000" status line that its server then refuses).
+func validStatus(code int) bool { return code >= 100 && code <= 999 }
