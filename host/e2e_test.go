@@ -23,7 +23,7 @@ import (
 // gateway is a running gateway with a simulated parent and child on
 // loopback and the real handler plugin.
 type gateway struct {
-	t      *testing.T
+	t      testing.TB
 	url    string
 	srv    *host.Server
 	parent *simulator.Server
@@ -43,9 +43,11 @@ type gatewayOpts struct {
 	parent, child http.Handler
 	// logs, when set, also receives the gateway's log lines.
 	logs io.Writer
+	// quiet sends the log lines nowhere but logs (for benchmarks).
+	quiet bool
 }
 
-func startGateway(t *testing.T, o gatewayOpts) *gateway {
+func startGateway(t testing.TB, o gatewayOpts) *gateway {
 	t.Helper()
 	pluginPath, err := testplugin.Build()
 	if err != nil {
@@ -97,6 +99,9 @@ func startGateway(t *testing.T, o gatewayOpts) *gateway {
 		t.Fatal(err)
 	}
 	var logOut io.Writer = &testLogWriter{t: t}
+	if o.quiet {
+		logOut = io.Discard
+	}
 	if o.logs != nil {
 		logOut = io.MultiWriter(logOut, o.logs)
 	}
@@ -131,7 +136,7 @@ func startGateway(t *testing.T, o gatewayOpts) *gateway {
 }
 
 // testLogWriter sends the gateway's log lines to the test log.
-type testLogWriter struct{ t *testing.T }
+type testLogWriter struct{ t testing.TB }
 
 func (w *testLogWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
