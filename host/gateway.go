@@ -209,11 +209,16 @@ func (ex *exchange) run(ctx context.Context) {
 
 	cur := ex.callParent(ctx)
 	post := ex.set.Rules(ex.event, rules.Post)
+	var parsed *response // the response ex.input describes
 	for i, rule := range post {
-		ex.input.Response = &rules.ResponseInput{
-			Status: cur.status, Headers: rules.HeaderMap(cur.header), JSON: rules.ParseResponseJSON(cur.body),
+		if parsed != cur {
+			// Parsed once per response, not once per rule.
+			ex.input.Response = &rules.ResponseInput{
+				Status: cur.status, Headers: rules.HeaderMap(cur.header), JSON: rules.ParseResponseJSON(cur.body),
+			}
+			ex.input.G.Origin = cur.origin
+			parsed = cur
 		}
-		ex.input.G.Origin = cur.origin
 		if !rule.Match(ctx, ex.input) {
 			continue
 		}
