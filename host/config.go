@@ -3,6 +3,8 @@ package host
 import (
 	"bytes"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -34,6 +37,10 @@ type Config struct {
 	// Listen is the address the gateway serves the eduMFA API on, e.g.
 	// "127.0.0.1:8080" or ":443".
 	Listen string `yaml:"listen"`
+	// TLS makes the gateway serve HTTPS on Listen with this certificate
+	// (default: plain HTTP). The files reload; switching TLS on or off
+	// needs a restart.
+	TLS *TLSConfig `yaml:"tls"`
 	// Upstream is the base URL of the parent eduMFA (optional). Requests no
 	// rule answers go there unchanged.
 	Upstream string `yaml:"upstream"`
@@ -65,6 +72,42 @@ type Config struct {
 	trusted []netip.Prefix
 	// sum identifies the file content: an unchanged file reloads to nothing.
 	sum [32]byte
+	// filesSum identifies the content of the files the config names and
+	// reads at load (TLS certificates, keys and CAs, upstream_tls.ca_file):
+	// a certificate renewed under an unchanged config file is a change too.
+	filesSum [32]byte
+}
+
+// TLSConfig is the certificate of a listener and, optionally, the CAs its
+// clients' certificates must be signed by. Paths are relative to the
+// config file; the files are read and checked (readable, the key matches
+// the certificate) at load and on every reload.
+type TLSConfig struct {
+	// CertFile is the PEM certificate, followed by its intermediates.
+	CertFile string `yaml:"cert_file"`
+	// KeyFile is the PEM private key of the certificate.
+	KeyFile string `yaml:"key_file"`
+	// ClientCAFile, if set, is a PEM bundle of CAs: the listener then
+	// requires a client certificate signed by one of them.
+	ClientCAFile string `yaml:"client_ca_file"`
+
+	// loaded is the key pair and client CAs read at load.
+	loaded *tlsMaterial
+}
+
+// tlsMaterial is what a listener serves with; immutable once loaded.
+type tlsMaterial struct {
+	cert *tls.Certificate
+	// clientCAs is nil when no client certificate is required.
+	clientCAs *x509.CertPool
+	// sum covers the bytes of the files: the same sum is the same material.
+	sum [32]byte
+	// withClientAuth is the handshake config when clientCAs is set; made
+	// on first use from the listener's base config (see listenerTLS).
+	withClientAuth struct {
+		once sync.Once
+		cfg  *tls.Config
+	}
 }
 
 // UpstreamTLS configures the connection to the parent.
@@ -107,6 +150,9 @@ type AdminConfig struct {
 	// Token is the bearer token admin calls must carry; required when
 	// Listen is not a loopback address.
 	Token string `yaml:"token"`
+	// TLS makes the admin API HTTPS (default: plain HTTP, for a loopback
+	// listener). Same keys and reload rules as the gateway's `tls`.
+	TLS *TLSConfig `yaml:"tls"`
 }
 
 // Duration is a time.Duration written as "15s" in YAML.
@@ -205,6 +251,23 @@ func (c *Config) validate() error {
 			problems = append(problems, fmt.Sprintf("admin.token: required because admin.listen %q is not a loopback address", c.Admin.Listen))
 		}
 	}
+	// The files are read once here: their sum says whether a reload with
+	// an unchanged config file still has something new to apply.
+	files := sha256.New()
+	if c.TLS != nil {
+		problems = append(problems, c.loadTLS(c.TLS, "tls", files)...)
+	}
+	if c.Admin != nil && c.Admin.TLS != nil {
+		problems = append(problems, c.loadTLS(c.Admin.TLS, "admin.tls", files)...)
+	}
+	if c.UpstreamTLS != nil && c.UpstreamTLS.CAFile != "" {
+		if b, err := os.ReadFile(c.resolve(c.UpstreamTLS.CAFile)); err != nil {
+			problems = append(problems, fmt.Sprintf("upstream_tls.ca_file: %v", err))
+		} else {
+			writeSized(files, b)
+		}
+	}
+	files.Sum(c.filesSum[:0])
 	switch c.LogLevel {
 	case "", "debug", "info", "warn", "error":
 	default:
@@ -214,6 +277,69 @@ func (c *Config) validate() error {
 		return errors.New(strings.Join(problems, "; "))
 	}
 	return nil
+}
+
+// loadTLS reads and checks the files of t (key the problems with field) and
+// adds their bytes to sum.
+func (c *Config) loadTLS(t *TLSConfig, field string, sum io.Writer) []string {
+	var problems []string
+	if t.CertFile == "" {
+		problems = append(problems, field+".cert_file: required when "+field+" is set")
+	}
+	if t.KeyFile == "" {
+		problems = append(problems, field+".key_file: required when "+field+" is set")
+	}
+	if len(problems) > 0 {
+		return problems
+	}
+	m, err := loadTLSMaterial(c.resolve(t.CertFile), c.resolve(t.KeyFile), c.resolve(t.ClientCAFile), field)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	t.loaded = m
+	sum.Write(m.sum[:])
+	return nil
+}
+
+// loadTLSMaterial reads a key pair and an optional client CA bundle.
+func loadTLSMaterial(certFile, keyFile, clientCAFile, field string) (*tlsMaterial, error) {
+	certPEM, err := os.ReadFile(certFile)
+	if err != nil {
+		return nil, fmt.Errorf("%s.cert_file: %w", field, err)
+	}
+	keyPEM, err := os.ReadFile(keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("%s.key_file: %w", field, err)
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return nil, fmt.Errorf("%s: cert_file %s and key_file %s: %w", field, certFile, keyFile, err)
+	}
+	h := sha256.New()
+	writeSized(h, certPEM)
+	writeSized(h, keyPEM)
+	m := &tlsMaterial{cert: &cert}
+	if clientCAFile != "" {
+		caPEM, err := os.ReadFile(clientCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("%s.client_ca_file: %w", field, err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(caPEM) {
+			return nil, fmt.Errorf("%s.client_ca_file %s: no PEM certificate in it", field, clientCAFile)
+		}
+		m.clientCAs = pool
+		writeSized(h, caPEM)
+	}
+	h.Sum(m.sum[:0])
+	return m, nil
+}
+
+// writeSized writes b length-prefixed, so that no two sequences of files
+// hash alike.
+func writeSized(w io.Writer, b []byte) {
+	fmt.Fprintf(w, "%d\x00", len(b))
+	w.Write(b)
 }
 
 // parsePrefix accepts "10.0.0.0/8", "192.0.2.1" and "::1".
@@ -273,6 +399,32 @@ func (c *Config) resolve(p string) string {
 
 // RulesPath is the rules path, resolved against the config file.
 func (c *Config) RulesPath() string { return c.resolve(c.Rules) }
+
+// namedFiles are the files the config names besides the rules and the
+// plugins (certificates, keys, CA bundles), resolved; a reload reads them.
+func (c *Config) namedFiles() []string {
+	var out []string
+	add := func(p string) {
+		if p != "" {
+			out = append(out, c.resolve(p))
+		}
+	}
+	addTLS := func(t *TLSConfig) {
+		if t != nil {
+			add(t.CertFile)
+			add(t.KeyFile)
+			add(t.ClientCAFile)
+		}
+	}
+	addTLS(c.TLS)
+	if c.Admin != nil {
+		addTLS(c.Admin.TLS)
+	}
+	if c.UpstreamTLS != nil {
+		add(c.UpstreamTLS.CAFile)
+	}
+	return out
+}
 
 // PluginExecutables returns handler identifier -> executable config, with
 // defaultHandler as the Federation handler when the config names none.

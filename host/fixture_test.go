@@ -258,10 +258,12 @@ type adminReloadBody struct {
 	OK     bool   `json:"ok"`
 	Error  string `json:"error"`
 	Result struct {
-		RulesChanged   bool     `json:"rules_changed"`
-		ConfigChanged  bool     `json:"config_changed"`
-		PluginsSwapped []string `json:"plugins_swapped"`
-		NeedsRestart   []string `json:"needs_restart"`
+		RulesChanged       bool     `json:"rules_changed"`
+		ConfigChanged      bool     `json:"config_changed"`
+		ServerFilesChanged bool     `json:"server_files_changed"`
+		PluginsSwapped     []string `json:"plugins_swapped"`
+		TLSReloaded        []string `json:"tls_reloaded"`
+		NeedsRestart       []string `json:"needs_restart"`
 	} `json:"result"`
 }
 

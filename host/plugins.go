@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"slices"
 	"sort"
 	"sync"
@@ -28,9 +27,6 @@ const (
 	// drainTimeout bounds how long a replaced plugin may finish its
 	// in-flight calls before it is stopped anyway.
 	drainTimeout = 30 * time.Second
-	// pluginStopTimeout bounds a graceful stop (go-plugin's Kill: shutdown
-	// request, 2 s grace, SIGKILL) before the process is SIGKILLed.
-	pluginStopTimeout = 5 * time.Second
 	// restartBackoffMin and restartBackoffMax bound the wait between
 	// restarts of a plugin that keeps crashing.
 	restartBackoffMin = 100 * time.Millisecond
@@ -306,14 +302,13 @@ func (h *pluginHost) supervise(slot *handlerSlot, inst *pluginInstance) {
 			}
 			if err != nil && h.ctx.Err() == nil && !inst.isRetired() {
 				h.log.Error("plugin failed its health check; replacing it", "handler", slot.id, "pid", inst.client.PID(), "err", err)
-				// It does not answer: SIGKILL, not go-plugin's graceful Kill
-				// (which waits for an answer that never comes). Exited then
-				// fires, which restarts it above.
+				// It does not answer: SIGKILL at once, no shutdown request
+				// first. Exited then fires, which restarts it above.
 				h.wg.Add(1)
 				go func() {
 					defer h.wg.Done()
-					killProcess(inst.client)
-					stopClient(inst.client)
+					inst.client.KillNow()
+					stopClient(inst.client) // go-plugin's cleanup; the process is gone
 				}()
 			}
 		}
@@ -441,46 +436,10 @@ func (h *pluginHost) retireAndStop(inst *pluginInstance) {
 	}()
 }
 
-// stopClient stops a plugin process and waits until it has been reaped.
-// go-plugin's Kill asks the plugin to shut down and waits 2 s before it
-// sends SIGKILL, but that request has no deadline: a plugin that hangs (or
-// is stopped) never answers it and Kill never returns. So after
-// pluginStopTimeout the process is SIGKILLed, which ends the request.
-func stopClient(c *plugin.Client) {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		c.Kill()
-	}()
-	t := time.NewTimer(pluginStopTimeout)
-	defer t.Stop()
-	select {
-	case <-done:
-		return
-	case <-t.C:
-	}
-	killProcess(c)
-	t.Reset(pluginStopTimeout)
-	select {
-	case <-done:
-	case <-t.C:
-	}
-}
-
-// killProcess SIGKILLs a plugin process that has not exited yet. It is our
-// child, reaped by go-plugin only after it exits, and os.FindProcess holds
-// a pidfd on Linux: a process already reaped is not signalled, so another
-// process that reused the PID is not either.
-func killProcess(c *plugin.Client) {
-	select {
-	case <-c.Exited():
-		return
-	default:
-	}
-	if p, err := os.FindProcess(c.PID()); err == nil {
-		_ = p.Kill()
-	}
-}
+// stopClient stops a plugin process and waits until it has been reaped:
+// plugin.Client.Kill asks it to shut down and SIGKILLs it after
+// plugin.KillGrace, so a hung plugin is stopped within a few seconds too.
+func stopClient(c *plugin.Client) { c.Kill() }
 
 // stopAll retires every plugin, waits for in-flight calls (bounded) and
 // stops the processes. It is the last thing the host does.

@@ -48,11 +48,21 @@ type ReloadRequest struct {
 
 // ReloadResult says what a reload did.
 type ReloadResult struct {
-	RulesChanged   bool     `json:"rules_changed"`
-	ConfigChanged  bool     `json:"config_changed"`
-	PluginsSwapped []string `json:"plugins_swapped,omitempty"`
+	RulesChanged  bool `json:"rules_changed"`
+	ConfigChanged bool `json:"config_changed"`
+	// ServerFilesChanged: the CA, certificate or key file of a server
+	// changed under unchanged rule files, and was pushed to the plugins.
+	ServerFilesChanged bool     `json:"server_files_changed,omitempty"`
+	PluginsSwapped     []string `json:"plugins_swapped,omitempty"`
+	// TLSReloaded names the listeners ("tls", "admin.tls") that now serve
+	// a new certificate.
+	TLSReloaded []string `json:"tls_reloaded,omitempty"`
 	// NeedsRestart lists changed settings that only a restart applies.
 	NeedsRestart []string `json:"needs_restart,omitempty"`
+}
+
+func (r ReloadResult) changed() bool {
+	return r.RulesChanged || r.ConfigChanged || r.ServerFilesChanged || len(r.PluginsSwapped) > 0 || len(r.TLSReloaded) > 0
 }
 
 // Reload re-reads the config (when it has a file), swaps changed plugins,
@@ -61,14 +71,43 @@ type ReloadResult struct {
 // is returned (and shown in Status). A plugin swap is checked against the
 // rules that will be in force after it (the new files, or the running set
 // when the new files do not load) and stays when only the rules fail.
+// Reload always runs (SIGHUP, the admin API); the watcher uses
+// reloadIfChanged.
 func (s *Server) Reload(ctx context.Context, req ReloadRequest) (ReloadResult, error) {
+	res, _, err := s.reload(ctx, req, true)
+	return res, err
+}
+
+// reloadIfChanged reloads only when the files differ from what the last
+// reload read (see fingerprint): a file written beside the config, or a
+// periodic rescan that finds nothing new, reloads nothing, and a broken
+// file is reported once, not once per event. ran says whether it reloaded.
+func (s *Server) reloadIfChanged(ctx context.Context, reason string) (ran bool) {
+	_, ran, _ = s.reload(ctx, ReloadRequest{Reason: reason}, false)
+	return ran
+}
+
+func (s *Server) reload(ctx context.Context, req ReloadRequest, explicit bool) (ReloadResult, bool, error) {
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
 	if s.life.Err() != nil {
-		return ReloadResult{}, errors.New("reload: the gateway is stopping")
+		return ReloadResult{}, false, errors.New("reload: the gateway is stopping")
 	}
-	res, err := s.reloadLocked(ctx, req)
+	// Taken before anything is read, so that a change made while this
+	// reload runs differs from it and is seen by the next check.
+	fp := s.currentFingerprint()
+	if !explicit && fp == s.lastAttempt {
+		return ReloadResult{}, false, nil
+	}
+	res, served, err := s.reloadLocked(ctx, req)
+	if err == nil {
+		// The set in force now is the one whose files were digested
+		// before the plugins read them.
+		fp.servers = served
+	}
+	s.lastAttempt = fp
 	s.status.mu.Lock()
+	hadError := s.status.lastError != ""
 	s.status.lastReload = time.Now()
 	if err != nil {
 		s.status.failures++
@@ -79,45 +118,58 @@ func (s *Server) Reload(ctx context.Context, req ReloadRequest) (ReloadResult, e
 		s.status.needRestart = strings.Join(res.NeedsRestart, ", ")
 	}
 	s.status.mu.Unlock()
-	if err != nil {
+	attrs := func() []any {
+		return []any{"reason", req.Reason, "rules_changed", res.RulesChanged, "config_changed", res.ConfigChanged,
+			"server_files_changed", res.ServerFilesChanged, "plugins_swapped", strings.Join(res.PluginsSwapped, ","),
+			"tls_reloaded", strings.Join(res.TLSReloaded, ","), "summary", s.gw.currentSet().Summary()}
+	}
+	switch {
+	case err != nil:
 		s.log.Error("reload failed; the running configuration stays in force", "reason", req.Reason, "err", err)
 		if len(res.PluginsSwapped) > 0 {
 			s.log.Info("plugins swapped by the failed reload stay (they fit the rules in force)", "plugins_swapped", strings.Join(res.PluginsSwapped, ","))
 		}
-	} else if res.RulesChanged || res.ConfigChanged || len(res.PluginsSwapped) > 0 {
-		s.log.Info("reloaded", "reason", req.Reason, "rules_changed", res.RulesChanged, "config_changed", res.ConfigChanged,
-			"plugins_swapped", strings.Join(res.PluginsSwapped, ","), "summary", s.gw.currentSet().Summary())
+	case hadError:
+		s.log.Info("reloaded; the last error is cleared", attrs()...)
+	case res.changed():
+		s.log.Info("reloaded", attrs()...)
+	case explicit:
+		s.log.Info("reload: nothing changed", "reason", req.Reason)
+	default:
+		s.log.Debug("reload: nothing changed", "reason", req.Reason)
 	}
 	for _, n := range res.NeedsRestart {
 		s.log.Warn("setting changed but needs a restart; the old value stays in force", "setting", n)
 	}
-	return res, err
+	return res, true, err
 }
 
-func (s *Server) reloadLocked(ctx context.Context, req ReloadRequest) (ReloadResult, error) {
-	var res ReloadResult
+// reloadLocked does the reload; served is the digest of the server files
+// of the rule set in force after it (valid when err is nil).
+func (s *Server) reloadLocked(ctx context.Context, req ReloadRequest) (res ReloadResult, served string, err error) {
 	cfg := s.cfg
 	if s.opts.ConfigPath != "" {
 		next, err := LoadConfig(s.opts.ConfigPath)
 		if err != nil {
-			return res, err
+			return res, "", err
 		}
 		// Compared with the running listeners on every reload, not only
 		// when the file changed: the report stays until the file matches
 		// them again or the gateway restarts.
 		res.NeedsRestart = restartOnly(s.cfg, next)
-		if next.sum != s.cfg.sum {
+		// A renewed certificate (or upstream CA) under an unchanged
+		// config file is a new config too.
+		if next.sum != s.cfg.sum || next.filesSum != s.cfg.filesSum {
 			if err := keepListeners(s.cfg, next); err != nil {
-				return res, err
+				return res, "", err
 			}
 			cfg = next
 		}
 	}
 	rt := s.gw.runtime.Load()
 	if cfg != s.cfg {
-		var err error
 		if rt, err = newRuntime(cfg, s.log); err != nil {
-			return res, err
+			return res, "", err
 		}
 	}
 
@@ -134,7 +186,7 @@ func (s *Server) reloadLocked(ctx context.Context, req ReloadRequest) (ReloadRes
 			continue
 		}
 		inst := slot.cur.Load()
-		if !req.Plugins && inst != nil && !pluginChanged(inst, exe) {
+		if !req.Plugins && inst != nil && !pluginChanged(inst, exe, s.exeSums) {
 			continue
 		}
 		check := func(d plugin.Description) error {
@@ -153,7 +205,7 @@ func (s *Server) reloadLocked(ctx context.Context, req ReloadRequest) (ReloadRes
 			return checkSetAgainst(cur, id, d)
 		}
 		if err := s.plugins.swap(ctx, id, exe, check); err != nil {
-			return res, fmt.Errorf("plugin %s: %w", id, err)
+			return res, "", fmt.Errorf("plugin %s: %w", id, err)
 		}
 		res.PluginsSwapped = append(res.PluginsSwapped, id)
 	}
@@ -161,34 +213,46 @@ func (s *Server) reloadLocked(ctx context.Context, req ReloadRequest) (ReloadRes
 		set, loadErr = rules.Load(cfg.RulesPath(), s.plugins.descriptions())
 	}
 	if loadErr != nil {
-		return res, fmt.Errorf("rules %s: %w", cfg.RulesPath(), loadErr)
+		return res, "", fmt.Errorf("rules %s: %w", cfg.RulesPath(), loadErr)
 	}
-	if cur == nil || cur.Hash() != set.Hash() || len(res.PluginsSwapped) > 0 {
+	// Digested before the plugins read the files: a change after this is a
+	// change for the next check.
+	served = serverFilesDigest(set.Servers())
+	setChanged := cur == nil || cur.Hash() != set.Hash()
+	publish := setChanged || len(res.PluginsSwapped) > 0
+	if publish || served != s.servedFiles {
 		// The servers go to the plugins before the set is published, so no
 		// request on the new set finds its server missing; those of the
-		// sets still finishing requests stay until they are done.
+		// sets still finishing requests stay until they are done. Servers
+		// whose files changed get new clients in the plugin (it compares
+		// the files' content, not only their names).
 		if err := s.plugins.configure(ctx, s.servedServers(set)); err != nil {
 			// An old set's server may no longer be valid (its CA file
 			// removed with it): the new set's servers alone must do.
 			s.log.Warn("the plugins refused the old and new servers together; configuring the new ones only", "err", err)
 			if err := s.plugins.configure(ctx, set.Servers()); err != nil {
-				return res, err
+				return res, "", err
 			}
 		}
+		res.ServerFilesChanged = !setChanged && served != s.servedFiles
+		s.servedFiles = served
+	}
+	if publish {
 		old := s.gw.rules.Swap(newLiveSet(set))
 		if old != nil {
 			s.retireSet(old)
 		}
 		s.status.loaded(set)
-		res.RulesChanged = cur == nil || cur.Hash() != set.Hash()
+		res.RulesChanged = setChanged
 	}
 	if cfg != s.cfg {
 		res.ConfigChanged = true
 		s.gw.runtime.Store(rt)
 		s.cfg = cfg
 		s.setAdminToken(cfg)
+		res.TLSReloaded = s.applyTLS(cfg)
 	}
-	return res, nil
+	return res, served, nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -202,11 +266,15 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // restartOnly lists the settings of next that differ from the running
 // listeners: the gateway's and the admin API's addresses (and whether there
-// is an admin listener at all). Everything else reloads.
+// is an admin listener at all), and whether each serves TLS. Everything
+// else reloads, certificates included.
 func restartOnly(running, next *Config) []string {
 	var out []string
 	if running.Listen != next.Listen {
 		out = append(out, "listen")
+	}
+	if (running.TLS == nil) != (next.TLS == nil) {
+		out = append(out, "tls")
 	}
 	ra, na := "", ""
 	if running.Admin != nil {
@@ -218,37 +286,48 @@ func restartOnly(running, next *Config) []string {
 	if ra != na {
 		out = append(out, "admin.listen")
 	}
+	if running.Admin != nil && next.Admin != nil && (running.Admin.TLS == nil) != (next.Admin.TLS == nil) {
+		out = append(out, "admin.tls")
+	}
 	return out
 }
 
 // keepListeners gives next the running listen addresses (the listeners are
-// open and stay so) and the admin token that goes with the running admin
-// listener: next's token, or the running one when next drops the admin
-// block. A listener beyond loopback never runs without a token.
+// open and stay so), their TLS on or off as they run (next's certificates
+// when both serve TLS), and the admin token that goes with the running
+// admin listener: next's token, or the running one when next drops the
+// admin block. A listener beyond loopback never runs without a token.
 func keepListeners(running, next *Config) error {
 	next.Listen = running.Listen
+	if (running.TLS == nil) != (next.TLS == nil) {
+		next.TLS = running.TLS
+	}
 	if running.Admin == nil {
 		next.Admin = nil // enabling the admin API needs a restart
 		return nil
 	}
 	token := running.Admin.Token
+	adminTLS := running.Admin.TLS
 	if next.Admin != nil {
 		token = next.Admin.Token
+		if (adminTLS == nil) == (next.Admin.TLS == nil) {
+			adminTLS = next.Admin.TLS
+		}
 	}
 	if token == "" && !isLoopbackListen(running.Admin.Listen) {
 		return fmt.Errorf("config %s: admin.token: required because the running admin listener %q is not a loopback address", next.file, running.Admin.Listen)
 	}
-	next.Admin = &AdminConfig{Listen: running.Admin.Listen, Token: token}
+	next.Admin = &AdminConfig{Listen: running.Admin.Listen, Token: token, TLS: adminTLS}
 	return nil
 }
 
 // pluginChanged reports whether the configured executable differs from the
 // running one: another path or checksum, or the file's content changed.
-func pluginChanged(cur *pluginInstance, exe PluginConfig) bool {
+func pluginChanged(cur *pluginInstance, exe PluginConfig, sums exeSumCache) bool {
 	if cur.exe.Path != exe.Path || !strings.EqualFold(cur.exe.SHA256, exe.SHA256) {
 		return true
 	}
-	sum, err := fileSHA256(exe.Path)
+	sum, err := sums.sum(exe.Path)
 	if err != nil {
 		return false // unreadable now (mid-replace?): keep the running one
 	}

@@ -21,12 +21,25 @@ import (
 //
 //	start (exec, sha256 check) -> handshake (AutoMTLS) -> Describe ->
 //	Configure -> serve Do calls -> drain (no new calls, in-flight finish) ->
-//	stop (Kill: graceful, then SIGKILL after 2 s).
+//	stop (Kill: shutdown request, SIGKILL after KillGrace, reaped).
 //
 // A Client is one process; a crashed one is replaced, never restarted.
 
-// DefaultStartTimeout bounds exec plus handshake of a plugin.
-const DefaultStartTimeout = 10 * time.Second
+// Limits of starting and stopping a plugin process.
+const (
+	// DefaultStartTimeout bounds exec plus handshake of a plugin.
+	DefaultStartTimeout = 10 * time.Second
+	// KillGrace is how long Kill lets a plugin exit after asking it to shut
+	// down before it SIGKILLs it. go-plugin's own Kill waits 2 s for the
+	// exit too, but only after its shutdown request was answered, and that
+	// request has no deadline: a hung or SIGSTOPped plugin never answers,
+	// and go-plugin's Kill alone never returns.
+	KillGrace = 2 * time.Second
+	// killReapTimeout bounds the wait, after SIGKILL, until go-plugin has
+	// reaped the process. SIGKILL ends even a stopped process at once; only
+	// one stuck in uninterruptible sleep (a dead NFS mount) takes longer.
+	killReapTimeout = 5 * time.Second
+)
 
 // passedEnv are the only host environment variables a plugin inherits; the
 // host's environment may hold secrets the plugin has no business seeing.
@@ -52,6 +65,11 @@ type Client struct {
 	health healthpb.HealthClient
 	path   string
 	pid    int
+	// proc is the process, to SIGKILL it. go-plugin reaps it (cmd.Wait);
+	// signalling an os.Process that was reaped does nothing (ErrProcessDone,
+	// and a pidfd on Linux), so a reused PID is never hit.
+	proc   *os.Process
+	log    *slog.Logger
 	exited chan struct{}
 }
 
@@ -108,9 +126,12 @@ func Start(ctx context.Context, cfg StartConfig) (*Client, error) {
 			Logger:           newHCLogAdapter(cfg.Logger.With("plugin", cfg.Path)),
 			SyncStderr:       os.Stderr,
 		})
-		c, err := dispense(gp, cfg.Path)
+		c, err := dispense(gp, cmd, cfg)
 		if err != nil {
-			gp.Kill()
+			// The process may be up (a failed dispense) and hung: the same
+			// bounded stop as Kill. cmd.Process was set, if at all, by
+			// go-plugin in this goroutine.
+			stop(gp, cmd.Process, nil, cfg.Logger)
 			result <- started{err: err}
 			return
 		}
@@ -121,7 +142,9 @@ func Start(ctx context.Context, cfg StartConfig) (*Client, error) {
 	case r := <-result:
 		return r.c, r.err
 	case <-ctx.Done():
-		// The start goroutine kills the process itself once it notices.
+		// Starting cannot be interrupted (go-plugin bounds it by
+		// StartTimeout); the plugin is stopped as soon as it is up, with
+		// Kill's bound, so this goroutine ends too.
 		go func() {
 			if r := <-result; r.c != nil {
 				r.c.Kill()
@@ -131,7 +154,8 @@ func Start(ctx context.Context, cfg StartConfig) (*Client, error) {
 	}
 }
 
-func dispense(gp *goplugin.Client, path string) (*Client, error) {
+func dispense(gp *goplugin.Client, cmd *exec.Cmd, cfg StartConfig) (*Client, error) {
+	path := cfg.Path
 	rpc, err := gp.Client()
 	if err != nil {
 		if errors.Is(err, goplugin.ErrChecksumsDoNotMatch) {
@@ -156,6 +180,8 @@ func dispense(gp *goplugin.Client, path string) (*Client, error) {
 		gp:     gp,
 		health: healthpb.NewHealthClient(grpcClient.Conn),
 		path:   path,
+		proc:   cmd.Process,
+		log:    cfg.Logger,
 		exited: make(chan struct{}),
 	}
 	if rc := gp.ReattachConfig(); rc != nil {
@@ -199,10 +225,76 @@ func (c *Client) Health(ctx context.Context) error {
 	return nil
 }
 
-// Kill stops the plugin: a graceful shutdown request, then SIGKILL after
-// 2 s. It blocks until the process is gone and is safe to call twice.
+// Kill stops the plugin: a shutdown request, then SIGKILL once KillGrace
+// has passed without an exit. It returns when the process is gone and
+// reaped, after at most KillGrace plus a few seconds, also for a plugin
+// that hangs; it is safe to call more than once and concurrently.
 // In-flight calls fail; drain them first.
 func (c *Client) Kill() {
-	c.gp.Kill()
-	<-c.exited
+	stop(c.gp, c.proc, c.exited, c.log)
+}
+
+// KillNow SIGKILLs the plugin without asking it first (it failed its
+// health check: it would not answer) and returns once it has been reaped
+// (bounded).
+func (c *Client) KillNow() {
+	kill(c.gp, c.proc, c.exited, c.log)
+}
+
+// stop asks go-plugin to stop the process (shutdown RPC; go-plugin SIGKILLs
+// 2 s after the answer) and SIGKILLs it itself when it is still there
+// after KillGrace. exited closes once the process has been reaped; nil
+// before a Client exists (then go-plugin is asked).
+func stop(gp *goplugin.Client, proc *os.Process, exited <-chan struct{}, log *slog.Logger) {
+	asked := make(chan struct{})
+	go func() {
+		// Ends by itself once the process is gone: its shutdown request is
+		// bound to the process's lifetime.
+		defer close(asked)
+		gp.Kill()
+	}()
+	t := time.NewTimer(KillGrace)
+	defer t.Stop()
+	select {
+	case <-asked:
+	case <-exited: // nil: never
+	case <-t.C:
+		log.Warn("plugin did not stop within the grace period; killing it", "pid", pidOf(proc), "grace", KillGrace)
+	}
+	kill(gp, proc, exited, log)
+}
+
+// kill SIGKILLs the process unless it is gone, and waits (bounded) until
+// go-plugin has reaped it, so that no zombie is left.
+func kill(gp *goplugin.Client, proc *os.Process, exited <-chan struct{}, log *slog.Logger) {
+	gone := func() bool {
+		if exited == nil {
+			return gp.Exited()
+		}
+		select {
+		case <-exited:
+			return true
+		default:
+			return false
+		}
+	}
+	if gone() || proc == nil {
+		return
+	}
+	_ = proc.Kill() // ErrProcessDone when it exited meanwhile
+	deadline := time.Now().Add(killReapTimeout)
+	for !gone() {
+		if time.Now().After(deadline) {
+			log.Error("plugin process not reaped after SIGKILL", "pid", pidOf(proc), "waited", killReapTimeout)
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func pidOf(p *os.Process) int {
+	if p == nil {
+		return 0
+	}
+	return p.Pid
 }

@@ -14,8 +14,15 @@ import (
 	"github.com/edumfa-federation/edumfa-federation/rules"
 )
 
-// checkTimeout bounds starting the plugins for their schemas.
-const checkTimeout = 30 * time.Second
+// Limits of `rules check`.
+const (
+	// checkTimeout bounds starting the plugins for their schemas.
+	checkTimeout = 30 * time.Second
+	// describeTimeout bounds one plugin's answer to Describe; one that
+	// does not answer is reported as hung (and killed) instead of holding
+	// the check until checkTimeout.
+	describeTimeout = 5 * time.Second
+)
 
 // rulesCheck loads a rule set against the option schemas of the plugins
 // the config names (or the Federation handler beside this binary) and
@@ -75,10 +82,17 @@ func rulesCheck(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "rules check: plugin %s: %v\n", id, err)
 			return 1
 		}
-		d, err := c.Describe(ctx)
-		c.Kill()
+		dctx, dcancel := context.WithTimeout(ctx, describeTimeout)
+		d, err := c.Describe(dctx)
+		hung := dctx.Err() != nil
+		dcancel()
+		c.Kill() // bounded: a hung plugin is SIGKILLed after plugin.KillGrace
 		if err != nil {
-			fmt.Fprintf(stderr, "rules check: plugin %s: %v\n", id, err)
+			if hung {
+				fmt.Fprintf(stderr, "rules check: plugin %s (%s) did not answer Describe within %s: it hangs and was stopped\n", id, exe.Path, describeTimeout)
+			} else {
+				fmt.Fprintf(stderr, "rules check: plugin %s: %v\n", id, err)
+			}
 			return 1
 		}
 		descs[id] = d

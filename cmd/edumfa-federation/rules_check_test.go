@@ -2,11 +2,17 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/edumfa-federation/edumfa-federation/internal/testplugin"
+	"github.com/edumfa-federation/edumfa-federation/plugin"
 )
 
 // TestRulesCheck_ExitCodes: `rules check` exits 0 with a summary for a good
@@ -39,4 +45,60 @@ func TestRulesCheck_ExitCodes(t *testing.T) {
 	if code != 1 || !strings.Contains(out.String(), want) || !strings.Contains(out.String(), "1 problem(s); the rule set was not loaded") {
 		t.Fatalf("bad set: exit %d, %q %q", code, out.String(), errOut.String())
 	}
+}
+
+// TestRulesCheck_PluginHangsAtDescribe: a plugin that hangs when asked for
+// its schema (testdata/hangplugin stops itself) makes `rules check` exit 1
+// with a message naming the plugin, within describeTimeout plus Kill's
+// bound, and leaves no process behind (it is SIGKILLed and reaped).
+func TestRulesCheck_PluginHangsAtDescribe(t *testing.T) {
+	root, err := testplugin.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	hang := filepath.Join(dir, "hangplugin")
+	build := exec.Command("go", "build", "-o", hang, "./cmd/edumfa-federation/testdata/hangplugin")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build hangplugin: %v: %s", err, out)
+	}
+	cfg := filepath.Join(dir, "gateway.yaml")
+	mustWrite(t, cfg, []byte("listen: 127.0.0.1:0\nrules: rules\nplugins:\n  Federation: "+hang+"\n"), 0o644)
+	mustWrite(t, filepath.Join(dir, "rules", "empty.yaml"), []byte("rules: []\n"), 0o644)
+
+	var out, errOut bytes.Buffer
+	start := time.Now()
+	code := run([]string{"rules", "check", filepath.Join(dir, "rules"), "--config", cfg}, &out, &errOut)
+	took := time.Since(start)
+	want := "rules check: plugin Federation (" + hang + ") did not answer Describe within 5s"
+	if code != 1 || !strings.Contains(errOut.String(), want) {
+		t.Fatalf("exit %d, stdout %q, stderr %q; want exit 1 and %q", code, out.String(), errOut.String(), want)
+	}
+	if limit := describeTimeout + plugin.KillGrace + 5*time.Second; took > limit {
+		t.Fatalf("took %v, want at most %v", took, limit)
+	}
+	self := os.Getpid()
+	for _, e := range mustReadDir(t, "/proc") {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); exe == hang {
+			t.Errorf("the hung plugin %d still runs", pid)
+		}
+		if p, ok := readProc(pid); ok && p.ppid == self && p.state == 'Z' {
+			t.Errorf("zombie child %d", pid)
+		}
+	}
+	t.Logf("exit 1 after %v: %s", took.Round(time.Millisecond), strings.TrimSpace(errOut.String()))
+}
+
+func mustReadDir(t *testing.T, dir string) []os.DirEntry {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return entries
 }
