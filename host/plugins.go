@@ -86,6 +86,10 @@ type pluginHost struct {
 	ctx     context.Context                 // lifecycle: cancelled at shutdown
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
+	// restartCheck, when set, checks a restarted plugin's schema against
+	// the rules in force: the executable at the path may have been
+	// replaced since the crashed one started.
+	restartCheck func(id string, d plugin.Description) error
 }
 
 func newPluginHost(log *slog.Logger) *pluginHost {
@@ -330,7 +334,11 @@ func (h *pluginHost) restart(slot *handlerSlot, dead *pluginInstance) {
 		if h.ctx.Err() != nil {
 			return
 		}
-		inst, err := h.launch(h.ctx, slot.id, dead.exe, nil)
+		var check func(plugin.Description) error
+		if h.restartCheck != nil {
+			check = func(d plugin.Description) error { return h.restartCheck(slot.id, d) }
+		}
+		inst, err := h.launch(h.ctx, slot.id, dead.exe, check)
 		if err == nil && h.ctx.Err() != nil {
 			stopClient(inst.client) // the host stopped while it started
 			return

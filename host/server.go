@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/edumfa-federation/edumfa-federation/plugin"
 	"github.com/edumfa-federation/edumfa-federation/rules"
 )
 
@@ -104,6 +105,12 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	s.life, s.stopLife = context.WithCancel(context.Background())
 	s.setAdminToken(cfg)
 	s.plugins = newPluginHost(opts.Logger)
+	s.plugins.restartCheck = func(id string, d plugin.Description) error {
+		if set := s.gw.currentSet(); set != nil {
+			return checkSetAgainst(set, id, d)
+		}
+		return nil
+	}
 	s.gw = &Gateway{log: opts.Logger, plugins: s.plugins}
 	// The files as they are before anything is read from them: a change
 	// made while the gateway starts differs from this, and the watcher's
