@@ -104,13 +104,16 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(rt.deadline))
 
 	if !isEvent || set == nil {
-		if !peerTrusted && honoursClientParam(r.URL.Path) {
-			// /ttype/*, GET /auth ...: eduMFA reads `client` there too.
-			if !stripClientParam(w, r, rec) {
+		clientParam := r.URL.Query().Get("client")
+		if honoursClientParam(r.URL.Path) {
+			// /ttype/*, GET /auth ...: eduMFA reads `client` there too, from
+			// the query or the body.
+			var ok bool
+			if clientParam, ok = prepareClientParam(w, r, rec, peerTrusted); !ok {
 				return
 			}
 		}
-		client := rt.trusted.resolveClient(r, r.URL.Query().Get("client"))
+		client := rt.trusted.resolveClient(r, clientParam)
 		rec.clientIP = client.IP
 		sanitizeForwardingHeaders(r, client, requestID, hops)
 		rec.status = g.proxy(w, r, rt)

@@ -116,8 +116,41 @@ func TestGateway_RefusesJSONBodiesPythonWouldDecodeDifferently(t *testing.T) {
 			t.Errorf("%s: %d %s", name, a.status, a.body)
 		}
 	}
+	// Off the event paths too, where eduMFA reads `client` (/ttype/...).
+	a := g.post("/ttype/push", "application/json", append([]byte{0xEF, 0xBB, 0xBF}, `{"serial": "X", "client": "6.6.6.6"}`...), nil)
+	if a.status != 400 || a.path("result.error.code") != float64(905) {
+		t.Errorf("/ttype/push with a BOM: %d %s", a.status, a.body)
+	}
 	if n := len(g.parent.Requests()); n != 0 {
 		t.Fatalf("the parent saw %d requests", n)
+	}
+}
+
+// TestGateway_TrustedProxyClientOffTheEventPaths: on /ttype/* a trusted
+// proxy's `client` in the body names the client too (X-Forwarded-For to the
+// parent says so), and the body reaches the parent unchanged.
+func TestGateway_TrustedProxyClientOffTheEventPaths(t *testing.T) {
+	g := startGateway(t, gatewayOpts{config: "trusted_proxies: [127.0.0.1]\n", rules: map[string]string{"servers.yaml": serversYAML}})
+	g.postForm("/ttype/push", url.Values{"serial": {"X"}, "client": {"192.0.2.55"}})
+	reqs := g.parent.Requests()
+	if len(reqs) != 1 || reqs[0].Header.Get("X-Forwarded-For") != "192.0.2.55" || !bytes.Contains(reqs[0].Body, []byte("client=192.0.2.55")) {
+		t.Fatalf("parent saw %+v", reqs)
+	}
+}
+
+// TestGateway_ProxiedQueryKeptAsSent: net/http's reverse proxy drops query
+// pairs with a `;`; Werkzeug reads them, so the parent must get the query
+// as the client sent it.
+func TestGateway_ProxiedQueryKeptAsSent(t *testing.T) {
+	g := startGateway(t, gatewayOpts{rules: map[string]string{"servers.yaml": serversYAML}})
+	resp, err := http.Get(g.url + "/static/x?a=b;c&d=e%3B")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	reqs := g.parent.Requests()
+	if len(reqs) != 1 || reqs[0].RawQuery != "a=b;c&d=e%3B" {
+		t.Fatalf("parent saw %+v", reqs)
 	}
 }
 
@@ -152,6 +185,12 @@ func TestGateway_InvalidUpstreamStatus(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != 502 {
 			t.Fatalf("proxied path: %d", resp.StatusCode)
+		}
+	})
+	t.Run("parent 999", func(t *testing.T) {
+		g := startGateway(t, gatewayOpts{parent: rawStatusServer("HTTP/1.1 999 Nine"), rules: map[string]string{"servers.yaml": serversYAML}})
+		if a := g.postForm("/validate/check", url.Values{"user": {"bob"}, "pass": {"x"}}); a.status != 502 {
+			t.Fatalf("event path: %d %s", a.status, a.body)
 		}
 	})
 	t.Run("child", func(t *testing.T) {
@@ -206,8 +245,10 @@ func TestGateway_OTPInPathNeverLogged(t *testing.T) {
 `}})
 	req, _ := http.NewRequest(http.MethodGet, g.url+"/token/getserial/SECRET755224?realm=childrealm", nil)
 	g.do(req)
-	req, _ = http.NewRequest(http.MethodGet, g.url+"/token/getserial/SECRET123456/", nil)
-	g.do(req)
+	for _, p := range []string{"/token/getserial/SECRET123456/", "/token//getserial/SECRET1", "/TOKEN/getserial/SECRET2"} {
+		req, _ = http.NewRequest(http.MethodGet, g.url+p, nil)
+		g.do(req)
+	}
 	time.Sleep(100 * time.Millisecond) // the plugin's lines are relayed asynchronously
 	if strings.Contains(logs.String(), "SECRET") {
 		t.Fatalf("an OTP reached the log:\n%s", logs.String())

@@ -11,6 +11,7 @@ import (
 
 	"github.com/edumfa-federation/edumfa-federation/actions/forward"
 	"github.com/edumfa-federation/edumfa-federation/envelope"
+	"github.com/edumfa-federation/edumfa-federation/rules"
 )
 
 // fail answers with eduMFA's error envelope and notes it for the log line.
@@ -39,24 +40,42 @@ func readBody(w http.ResponseWriter, r *http.Request, rec *requestLog) ([]byte, 
 	return body, true
 }
 
-// stripClientParam removes an untrusted caller's `client` parameter from a
-// request that is proxied to the parent unchanged otherwise.
-func stripClientParam(w http.ResponseWriter, r *http.Request, rec *requestLog) bool {
+// prepareClientParam reads the body of a request that is proxied to the
+// parent unchanged otherwise, on a path where eduMFA reads `client`: a
+// trusted caller's `client` (query or body) is returned, an untrusted
+// caller's is removed. It has answered the client when ok is false.
+func prepareClientParam(w http.ResponseWriter, r *http.Request, rec *requestLog, trusted bool) (client string, ok bool) {
 	body, ok := readBody(w, r, rec)
 	if !ok {
-		return false
+		return "", false
 	}
-	rawQuery, body, err := forward.RemoveParam(r.Method, r.URL.RawQuery, r.Header, body, "client")
-	if err != nil {
-		rec.fail(w, http.StatusBadRequest, envelope.CodeParameter, "ERR905: a multipart body may not carry the client parameter")
-		return false
+	if unsupportedJSONEncoding(r.Header, body) {
+		rec.fail(w, http.StatusBadRequest, envelope.CodeParameter, "ERR905: the JSON body must be UTF-8 without a byte order mark")
+		return "", false
+	}
+	rawQuery := r.URL.RawQuery
+	if trusted {
+		all := rules.AllData(r.Method, rawQuery, r.Header.Get("Content-Type"), body, r.Header.Get("User-Agent"), nil)
+		client, _ = all["client"].(string)
+	} else {
+		var err error
+		if rawQuery, body, err = forward.RemoveParam(r.Method, rawQuery, r.Header, body, "client"); err != nil {
+			rec.fail(w, http.StatusBadRequest, envelope.CodeParameter, "ERR905: a multipart body may not carry the client parameter")
+			return "", false
+		}
 	}
 	r.URL.RawQuery = rawQuery
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	r.ContentLength = int64(len(body))
-	r.Header.Set("Content-Length", strconv.Itoa(len(body)))
 	r.TransferEncoding = nil
-	return true
+	r.ContentLength = int64(len(body))
+	if len(body) == 0 {
+		// http.NoBody: net/http would send an empty non-nil body chunked.
+		r.Body = http.NoBody
+		r.Header.Del("Content-Length")
+		return client, true
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.Header.Set("Content-Length", strconv.Itoa(len(body)))
+	return client, true
 }
 
 // unsupportedJSONEncoding reports a body eduMFA would read as JSON (a JSON
@@ -79,11 +98,11 @@ func unsupportedJSONEncoding(h http.Header, body []byte) bool {
 }
 
 // logPath is the path as logs show it: GET /token/getserial/<otp> holds an
-// OTP value in the path itself.
+// OTP value in the path itself (also spelled /token//getserial/, or in
+// another case, which eduMFA redirects or refuses).
 func logPath(p string) string {
-	const prefix = "/token/getserial/"
-	if i := strings.Index(p, prefix); i >= 0 {
-		return p[:i+len(prefix)] + "<otp>"
+	if i := strings.Index(strings.ToLower(p), "getserial"); i >= 0 {
+		return p[:i+len("getserial")] + "/<otp>"
 	}
 	return p
 }

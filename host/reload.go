@@ -213,7 +213,7 @@ func (s *Server) reloadLocked(ctx context.Context, req ReloadRequest) (res Reloa
 		set, loadErr = rules.Load(cfg.RulesPath(), s.plugins.descriptions())
 	}
 	if loadErr != nil {
-		return res, "", fmt.Errorf("rules %s: %w", cfg.RulesPath(), loadErr)
+		return res, "", fmt.Errorf("load rules from %s: %w", cfg.RulesPath(), loadErr)
 	}
 	// Digested before the plugins read the files: a change after this is a
 	// change for the next check.

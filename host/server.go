@@ -129,7 +129,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	set, err := rules.Load(cfg.RulesPath(), s.plugins.descriptions())
 	if err != nil {
 		s.Close()
-		return nil, fmt.Errorf("rules %s: %w", cfg.RulesPath(), err)
+		return nil, fmt.Errorf("load rules from %s: %w", cfg.RulesPath(), err)
 	}
 	start.servers = serverFilesDigest(set.Servers())
 	if err := s.plugins.configure(ctx, set.Servers()); err != nil {

@@ -107,6 +107,13 @@ func newUpstream(cfg *Config, log *slog.Logger) (*upstream, error) {
 		Transport: transport,
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(base)
+			// ReverseProxy drops query pairs it cannot parse (a `;` in a
+			// value) before Rewrite; Werkzeug reads them: send the query as
+			// the client wrote it.
+			pr.Out.URL.RawQuery = pr.In.URL.RawQuery
+			if base.RawQuery != "" {
+				pr.Out.URL.RawQuery = base.RawQuery + "&" + pr.In.URL.RawQuery
+			}
 			pr.Out.Host = pr.In.Host // eduMFA builds links from Host
 			// X-Forwarded-For was already set by the gateway on In (and
 			// Rewrite starts from a copy without it): put it back.
@@ -210,6 +217,7 @@ func trimRightSlash(s string) string {
 	return s
 }
 
-// validStatus reports whether net/http can write the status to a client
-// (Go's client accepts a "000" status line that its server then refuses).
-func validStatus(code int) bool { return code >= 100 && code <= 999 }
+// validStatus reports whether a status is one HTTP defines (100-599): Go's
+// client accepts "000" or "999", which its server cannot write or clients
+// do not understand.
+func validStatus(code int) bool { return code >= 100 && code <= 599 }

@@ -123,7 +123,7 @@ func Start(ctx context.Context, cfg StartConfig) (*Client, error) {
 			AutoMTLS:         true,
 			SecureConfig:     secure,
 			StartTimeout:     cfg.StartTimeout,
-			Logger:           newHCLogAdapter(cfg.Logger.With("plugin", cfg.Path)),
+			Logger:           newHCLogAdapter(cfg.Logger.With("executable", cfg.Path)),
 			SyncStderr:       os.Stderr,
 		})
 		c, err := dispense(gp, cmd, cfg)

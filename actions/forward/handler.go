@@ -155,7 +155,7 @@ func (h *Handler) Do(ctx context.Context, call *plugin.Call, w plugin.ResponseWr
 	attrs := []any{
 		"rule", call.Rule, "server", out.Server, "node", c.bases[st.node], "path", logPath(call),
 		"method", method, "status", resp.StatusCode, "attempts", out.Attempts,
-		"duration", time.Since(start),
+		"duration_ms", msSince(start),
 	}
 	if out.Failed() {
 		h.logger.Warn("forward answer broken off", append(attrs, "kind", out.ErrorKind.String(), "error", out.ErrorMessage)...)
@@ -170,6 +170,6 @@ func (h *Handler) failed(call *plugin.Call, out plugin.Outcome, kind plugin.Erro
 	out.ErrorKind = kind
 	out.ErrorMessage = msg
 	h.logger.Warn("forward failed", "rule", call.Rule, "server", out.Server, "path", logPath(call),
-		"attempts", out.Attempts, "kind", kind.String(), "error", msg, "duration", time.Since(start))
+		"attempts", out.Attempts, "kind", kind.String(), "error", msg, "duration_ms", msSince(start))
 	return out
 }
