@@ -149,6 +149,11 @@ func (s *Server) watch(ctx context.Context) {
 		}
 	}
 	ensure()
+	// A change made after New read the files but before the watches were
+	// added sent no event to this watcher: compare once now.
+	if s.reloadIfChanged(ctx, "change during start") {
+		ensure()
+	}
 
 	debounce := time.NewTimer(time.Hour)
 	debounce.Stop()
