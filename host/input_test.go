@@ -249,7 +249,14 @@ func TestGateway_OTPInPathNeverLogged(t *testing.T) {
 		req, _ = http.NewRequest(http.MethodGet, g.url+p, nil)
 		g.do(req)
 	}
-	time.Sleep(100 * time.Millisecond) // the plugin's lines are relayed asynchronously
+	// The plugin's own lines are relayed asynchronously: wait for its
+	// line about the first forward before looking.
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(logs.String(), "msg=forwarded"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("no forward logged by the plugin:\n%s", logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	if strings.Contains(logs.String(), "SECRET") {
 		t.Fatalf("an OTP reached the log:\n%s", logs.String())
 	}
