@@ -153,6 +153,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if hopsList := forwardedHops(original); len(hopsList) > 0 {
 		original.Set("X-Forwarded-For", strings.Join(hopsList, ", "))
 	}
+	if !client.PeerTrusted {
+		original.Del("X-Forwarded-Host")
+		original.Del("X-Forwarded-Proto")
+	}
 	sanitizeForwardingHeaders(r, client, requestID, hops)
 
 	ex := &exchange{
