@@ -422,6 +422,11 @@ func (g *Gateway) proxy(w http.ResponseWriter, r *http.Request, rt *runtimeConfi
 		return http.StatusNotFound
 	}
 	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	if r.Body != nil && r.Body != http.NoBody {
+		cb := &clientBody{ReadCloser: r.Body}
+		r = r.WithContext(context.WithValue(r.Context(), clientBodyKey{}, cb))
+		r.Body = cb
+	}
 	rt.upstream.proxy.ServeHTTP(sw, r)
 	return sw.status
 }

@@ -228,6 +228,20 @@ func TestGateway_SlowBodyEndsAtTheDeadline(t *testing.T) {
 	if len(g.parent.Requests()) != 0 {
 		t.Fatal("a half request reached the parent")
 	}
+
+	// A path that is proxied as a stream: the client, not the parent, is
+	// named as the one that failed.
+	conn2, err := net.Dial("tcp", strings.TrimPrefix(g.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn2.Close()
+	fmt.Fprintf(conn2, "POST /static/upload HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\nabc")
+	_ = conn2.SetReadDeadline(time.Now().Add(10 * time.Second))
+	n, _ = conn2.Read(buf)
+	if !bytes.Contains(buf[:n], []byte(" 408 ")) || !bytes.Contains(buf[:n], []byte("did not arrive in time")) {
+		t.Fatalf("proxied slow body: %q", buf[:n])
+	}
 }
 
 // TestGateway_OTPInPathNeverLogged: GET /token/getserial/<otp> carries an

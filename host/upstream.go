@@ -131,6 +131,19 @@ func newUpstream(cfg *Config, log *slog.Logger) (*upstream, error) {
 		// The default handler logs the URL with its query string (which
 		// may hold a password); answer with eduMFA's envelope instead.
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			// r is ReverseProxy's outbound copy (its body wrapped again);
+			// the inbound body is found through the context.
+			if cb, ok := r.Context().Value(clientBodyKey{}).(*clientBody); ok && cb.err != nil {
+				// The client, not the parent, failed: its body stalled or
+				// broke off while it was being sent on.
+				log.Warn("client body failed while proxied", "method", r.Method, "path", r.URL.Path, "err", cb.err)
+				status, msg := http.StatusBadRequest, "ERR905: could not read the request body"
+				if isTimeout(cb.err) {
+					status, msg = http.StatusRequestTimeout, "ERR905: the request body did not arrive in time"
+				}
+				envelope.Write(w, status, envelope.Error(envelope.CodeParameter, msg, nil))
+				return
+			}
 			log.Warn("parent eduMFA failed", "method", r.Method, "path", r.URL.Path, "err", redactURL(err))
 			if isTimeout(err) {
 				envelope.Write(w, http.StatusGatewayTimeout, envelope.Error(envelope.CodeUpstreamTimeout, "the parent eduMFA did not answer in time", nil))
@@ -221,3 +234,21 @@ func trimRightSlash(s string) string {
 // client accepts "000" or "999", which its server cannot write or clients
 // do not understand.
 func validStatus(code int) bool { return code >= 100 && code <= 599 }
+
+// clientBodyKey finds a proxied request's clientBody in its context.
+type clientBodyKey struct{}
+
+// clientBody wraps a proxied request's body to remember whether reading it
+// failed, so that a stalled client is not reported as a failed parent.
+type clientBody struct {
+	io.ReadCloser
+	err error
+}
+
+func (b *clientBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		b.err = err
+	}
+	return n, err
+}
