@@ -106,8 +106,17 @@ func startGateway(t testing.TB, o gatewayOpts) *gateway {
 		logOut = io.MultiWriter(logOut, o.logs)
 	}
 	logger := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	srv, err := host.New(ctx, host.Options{ConfigPath: cfgPath, DefaultHandler: pluginPath, Logger: logger, DisableWatch: true})
+	g.srv = serveGateway(t, host.Options{ConfigPath: cfgPath, DefaultHandler: pluginPath, Logger: logger, DisableWatch: true})
+	g.url = "http://" + g.srv.Addr()
+	return g
+}
+
+// serveGateway starts a gateway and serves it until the test ends; the
+// cleanup waits (bounded) for it to stop, plugins included.
+func serveGateway(t testing.TB, opts host.Options) *host.Server {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	srv, err := host.New(ctx, opts)
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -126,13 +135,11 @@ func startGateway(t testing.TB, o gatewayOpts) *gateway {
 			if err != nil {
 				t.Errorf("serve: %v", err)
 			}
-		case <-time.After(30 * time.Second):
-			t.Error("gateway did not stop within 30s")
+		case <-time.After(40 * time.Second):
+			t.Error("gateway did not stop within 40s")
 		}
 	})
-	g.srv = srv
-	g.url = "http://" + srv.Addr()
-	return g
+	return srv
 }
 
 // testLogWriter sends the gateway's log lines to the test log.

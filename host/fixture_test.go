@@ -104,30 +104,7 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 	f.write("gateway.yaml", cfg)
 
 	logger := slog.New(&filterHandler{h: slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelInfo})})
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	srv, err := host.New(ctx, host.Options{ConfigPath: f.cfgPath, Logger: logger, DisableWatch: !o.watch})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	if err := srv.Listen(); err != nil {
-		srv.Close()
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("serve: %v", err)
-			}
-		case <-time.After(40 * time.Second):
-			t.Error("gateway did not stop within 40s")
-		}
-	})
+	srv := serveGateway(t, host.Options{ConfigPath: f.cfgPath, Logger: logger, DisableWatch: !o.watch})
 	f.srv = srv
 	f.url = "http://" + srv.Addr()
 	if a := srv.AdminAddr(); a != "" {
