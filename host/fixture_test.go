@@ -359,18 +359,21 @@ func copyFile(t *testing.T, src, dst string) {
 
 // eventually polls cond every 20 ms until it holds or timeout passes; the
 // failure names what was awaited and cond's last report.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
+func eventually(t testing.TB, timeout time.Duration, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(timeout)
 	for {
 		ok, last := cond()
 		if ok {
 			return
 		}
-		if time.Now().After(deadline) {
+		select {
+		case <-tick.C:
+		case <-deadline:
 			t.Fatalf("%s: not within %v; last: %s", what, timeout, last)
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -265,12 +265,9 @@ func TestGateway_OTPInPathNeverLogged(t *testing.T) {
 	}
 	// The plugin's own lines are relayed asynchronously: wait for its
 	// line about the first forward before looking.
-	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(logs.String(), "msg=forwarded"); {
-		if time.Now().After(deadline) {
-			t.Fatalf("no forward logged by the plugin:\n%s", logs.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	eventually(t, 5*time.Second, "the plugin logs its forward", func() (bool, string) {
+		return strings.Contains(logs.String(), "msg=forwarded"), logs.String()
+	})
 	if strings.Contains(logs.String(), "SECRET") {
 		t.Fatalf("an OTP reached the log:\n%s", logs.String())
 	}

@@ -51,6 +51,10 @@ type Server struct {
 	log     *slog.Logger
 	gw      *Gateway
 	plugins *pluginHost
+	// lastWatchCheck is when (unix ns) the watcher last began a check
+	// after events or on its rescan, for tests that assert a change was
+	// looked at and ignored.
+	lastWatchCheck atomic.Int64
 
 	reloadMu sync.Mutex // one reload at a time
 	cfg      *Config    // current config, guarded by reloadMu

@@ -172,10 +172,14 @@ func (s *Server) watch(ctx context.Context) {
 		// Watch new directories before reading them, so a change made
 		// while the reload reads is an event for the next one; and again
 		// after, for directories the new config names.
+		// Taken before the files are read: every write older than this
+		// was looked at by this check.
+		checked := time.Now()
 		ensure()
 		if s.reloadIfChanged(ctx, reason) {
 			ensure()
 		}
+		s.lastWatchCheck.Store(checked.UnixNano())
 	}
 	rescan := time.NewTicker(rescanInterval)
 	defer rescan.Stop()

@@ -14,15 +14,23 @@ import (
 	"github.com/edumfa-federation/edumfa-federation/simulator"
 )
 
-// settle is longer than the watcher's debounce plus a reload: events of a
-// write have been acted on (or ignored) after it.
-const settle = 700 * time.Millisecond
+// settled waits until the watcher has begun a check after the last write:
+// every event so far has been acted on or ignored.
+func (f *fixture) settled() {
+	f.t.Helper()
+	lastWrite := time.Now()
+	eventually(f.t, watchTimeout, "the watcher looked at the writes", func() (bool, string) {
+		return f.srv.WatchCheckedAfter(lastWrite), "no check since the last write"
+	})
+}
 
 // churn writes name (below the fixture's dir) n times, 40 ms apart: a
 // steady stream of events, longer than the debounce's 2 s cap for n = 50.
 func (f *fixture) churn(name string, n int) {
 	f.t.Helper()
 	p := filepath.Join(f.dir, name)
+	pace := time.NewTicker(40 * time.Millisecond)
+	defer pace.Stop()
 	for i := range n {
 		fh, err := os.OpenFile(p, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 		if err != nil {
@@ -30,7 +38,7 @@ func (f *fixture) churn(name string, n int) {
 		}
 		fmt.Fprintf(fh, "line %d\n", i)
 		fh.Close()
-		time.Sleep(40 * time.Millisecond)
+		<-pace.C
 	}
 }
 
@@ -44,7 +52,7 @@ func TestWatch_UnrelatedFileWrites_NoReload(t *testing.T) {
 	before := f.status()
 	f.churn("gateway.log", 50)
 	f.churn("rules/NOTES.txt", 5)
-	time.Sleep(settle)
+	f.settled()
 	if f.srv.CheckForChanges(t.Context()) {
 		t.Fatal("a rescan with nothing changed reloaded")
 	}
@@ -90,7 +98,7 @@ func TestWatch_BrokenRuleFile_ReportedOnce(t *testing.T) {
 	f.churn("gateway.log", 25)
 	f.save("rules/route.yaml", bad)
 	f.churn("rules/README.md", 10)
-	time.Sleep(settle)
+	f.settled()
 	for range 2 {
 		if f.srv.CheckForChanges(t.Context()) {
 			t.Fatal("a rescan retried the unchanged bad file")

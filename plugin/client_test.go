@@ -121,9 +121,10 @@ func TestClient_KillIsBoundedForAStoppedPlugin(t *testing.T) {
 				if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
 					t.Fatal(err)
 				}
-				for st, _ := procState(pid); st != "T"; st, _ = procState(pid) {
-					time.Sleep(5 * time.Millisecond) // bounded by the kernel acting on SIGSTOP
-				}
+				waitUntil(t, 5*time.Second, "plugin stopped by SIGSTOP", func() bool {
+					st, _ := procState(pid)
+					return st == "T"
+				})
 			}
 			start := time.Now()
 			done := make(chan struct{})
@@ -171,25 +172,26 @@ func TestStart_CancelledLeavesNoProcess(t *testing.T) {
 			}
 			// The process is started all the same (exec is not
 			// interruptible); it lives at least as long as its handshake.
-			seen := time.Now().Add(5 * time.Second)
-			for len(processesOf(path)) == 0 {
-				if time.Now().After(seen) {
-					t.Fatal("the plugin process never showed up")
-				}
-				time.Sleep(time.Millisecond)
-			}
+			waitUntil(t, 5*time.Second, "the plugin process shows up", func() bool { return len(processesOf(path)) > 0 })
 		}
-		deadline := time.Now().Add(plugin.DefaultStartTimeout + plugin.KillGrace + 5*time.Second)
-		for {
-			procs, zombies := processesOf(path), zombieChildren()
-			if len(procs) == 0 && len(zombies) == 0 {
-				t.Logf("cancelled after %v: nothing left after %v", after, time.Since(begun).Round(time.Millisecond))
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("cancelled after %v: left behind: processes %v, zombie children %v", after, procs, zombies)
-			}
-			time.Sleep(5 * time.Millisecond)
+		waitUntil(t, plugin.DefaultStartTimeout+plugin.KillGrace+5*time.Second, fmt.Sprintf("nothing left after a start cancelled after %v", after), func() bool {
+			return len(processesOf(path)) == 0 && len(zombieChildren()) == 0
+		})
+		t.Logf("cancelled after %v: nothing left after %v", after, time.Since(begun).Round(time.Millisecond))
+	}
+}
+
+// waitUntil polls cond until it holds, failing the test after timeout.
+func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(timeout)
+	for !cond() {
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatalf("%s: not within %v", what, timeout)
 		}
 	}
 }

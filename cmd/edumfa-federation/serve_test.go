@@ -295,8 +295,17 @@ func TestServe_SIGKILL_NoPluginLeft(t *testing.T) {
 	}
 	s.wait(10 * time.Second)
 	self := os.Getpid()
-	for {
-		p, ok := readProc(pid)
+	var (
+		p  proc
+		ok bool
+	)
+	// The plugin is gone, or a zombie: of this test (the subreaper), or of
+	// a PID 1 that does not reap when the test could not be a subreaper.
+	waitUntil(t, 2*time.Second, fmt.Sprintf("plugin %d gone after the host was killed", pid), func() bool {
+		p, ok = readProc(pid)
+		return !ok || (p.state == 'Z' && (p.ppid == self || (!subreaper && p.ppid == 1)))
+	})
+	{
 		if ok && p.state == 'Z' && p.ppid == self {
 			var ws syscall.WaitStatus
 			if got, err := syscall.Wait4(pid, &ws, syscall.WNOHANG, nil); err != nil || got != pid {
@@ -308,14 +317,7 @@ func TestServe_SIGKILL_NoPluginLeft(t *testing.T) {
 			}
 			return
 		}
-		if !ok || (!subreaper && p.state == 'Z' && p.ppid == 1) {
-			t.Logf("plugin %d gone %v after the host's SIGKILL (in the table: %v, state %c, ppid %d)", pid, time.Since(killed).Round(time.Millisecond), ok, p.state, p.ppid)
-			return
-		}
-		if time.Since(killed) > 2*time.Second {
-			t.Fatalf("plugin %d still there 2s after the host was killed: state %c, ppid %d", pid, p.state, p.ppid)
-		}
-		time.Sleep(10 * time.Millisecond)
+		t.Logf("plugin %d gone %v after the host's SIGKILL (in the table: %v, state %c, ppid %d)", pid, time.Since(killed).Round(time.Millisecond), ok, p.state, p.ppid)
 	}
 }
 
@@ -358,18 +360,14 @@ func TestServe_SIGTERMAndSIGINT_DrainAndStopPlugin(t *testing.T) {
 			}
 			// The listener closes while the request is still running.
 			addr := strings.TrimPrefix(s.url, "http://")
-			deadline := time.Now().Add(10 * time.Second)
-			for {
+			waitUntil(t, 10*time.Second, "the listener closes after the signal", func() bool {
 				c, err := net.DialTimeout("tcp", addr, time.Second)
 				if err != nil {
-					break
+					return true
 				}
 				c.Close()
-				if time.Now().After(deadline) {
-					t.Fatal("still listening 10s after the signal")
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
+				return false
+			})
 			close(s.gate.release)
 			r := <-answer
 			detail, _ := r.body["detail"].(map[string]any)
@@ -400,17 +398,10 @@ func TestServe_SIGHUP_Reloads(t *testing.T) {
 		if err := s.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 			t.Fatal(err)
 		}
-		deadline := time.Now().Add(10 * time.Second)
-		for {
+		waitUntil(t, 10*time.Second, fmt.Sprintf("SIGHUP %d counted as reload %d", i, before.Reloads+i), func() bool {
 			st := s.status()
-			if st.Reloads == before.Reloads+i && st.LastReload != nil {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("SIGHUP %d: %d reloads, want %d", i, st.Reloads, before.Reloads+i)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+			return st.Reloads == before.Reloads+i && st.LastReload != nil
+		})
 	}
 	s.pluginPID() // still serving, same plugin setup
 }
@@ -432,4 +423,19 @@ func mustRead(t *testing.T, p string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// waitUntil polls cond until it holds, failing the test after timeout.
+func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(timeout)
+	for !cond() {
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatalf("%s: not within %v", what, timeout)
+		}
+	}
 }

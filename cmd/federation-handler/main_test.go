@@ -560,8 +560,10 @@ func TestPlugin_HostKilledLeavesNoPluginProcess(t *testing.T) {
 	// reaps them only later (seen here): a plugin that died after its host
 	// can be a zombie (state Z) for a while or for good. A zombie runs no
 	// code and holds no socket or file, so it counts as gone.
-	deadline := time.Now().Add(orphanPoll)
 	how := "reaped"
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(orphanPoll)
 	for {
 		st, err := procState(pid)
 		if errors.Is(err, os.ErrNotExist) {
@@ -571,10 +573,11 @@ func TestPlugin_HostKilledLeavesNoPluginProcess(t *testing.T) {
 			how = "a zombie, not reaped yet"
 			break
 		}
-		if time.Now().After(deadline) {
+		select {
+		case <-tick.C:
+		case <-deadline:
 			t.Fatalf("plugin %d still running %s after its host was SIGKILLed: %+v, %v", pid, orphanPoll, st, err)
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
 	gone := time.Since(killed)
 	t.Logf("plugin gone (%s) %s after the host's SIGKILL", how, gone)
