@@ -207,29 +207,9 @@ func (f *fixture) adminCall(method, path, token string) (*http.Response, error) 
 	return f.client.Do(req)
 }
 
-// adminStatus mirrors the JSON of GET /admin/status.
-type adminStatus struct {
-	Rules struct {
-		Version  string    `json:"version"`
-		Files    []string  `json:"files"`
-		Summary  string    `json:"summary"`
-		LoadedAt time.Time `json:"loaded_at"`
-	} `json:"rules"`
-	LastReload   *time.Time `json:"last_reload"`
-	LastError    string     `json:"last_error"`
-	Reloads      int        `json:"reloads"`
-	Failures     int        `json:"reload_failures"`
-	NeedsRestart string     `json:"needs_restart"`
-	Plugins      []struct {
-		Handler   string `json:"handler"`
-		Path      string `json:"path"`
-		PID       int    `json:"pid"`
-		Version   string `json:"version"`
-		State     string `json:"state"`
-		Crashes   int64  `json:"crashes"`
-		LastError string `json:"last_error"`
-	} `json:"plugins"`
-}
+// adminStatus is the JSON of GET /admin/status, decoded into the host's own
+// type.
+type adminStatus = host.StatusReport
 
 type adminReloadBody struct {
 	OK     bool   `json:"ok"`
@@ -245,7 +225,7 @@ type adminReloadBody struct {
 }
 
 // federation is the plugin's entry in the status.
-func (st adminStatus) federation(t *testing.T) (pid int, version, state string, crashes int64) {
+func federation(t *testing.T, st adminStatus) (pid int, version, state string, crashes int64) {
 	t.Helper()
 	for _, p := range st.Plugins {
 		if p.Handler == "Federation" {

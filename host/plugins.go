@@ -466,8 +466,8 @@ func (h *pluginHost) stopAll() {
 	h.wg.Wait()
 }
 
-// pluginStatus is one handler's plugin as /admin/status shows it.
-type pluginStatus struct {
+// PluginStatus is one handler's plugin as /admin/status shows it.
+type PluginStatus struct {
 	Handler   string    `json:"handler"`
 	Path      string    `json:"path"`
 	PID       int       `json:"pid"`
@@ -478,10 +478,10 @@ type pluginStatus struct {
 	LastError string    `json:"last_error,omitempty"`
 }
 
-func (h *pluginHost) status() []pluginStatus {
-	var out []pluginStatus
+func (h *pluginHost) status() []PluginStatus {
+	var out []PluginStatus
 	for id, s := range h.slots {
-		st := pluginStatus{Handler: id, State: s.state.Load().(string), Crashes: s.crashes.Load(), LastError: s.lastErr.Load().(string)}
+		st := PluginStatus{Handler: id, State: s.state.Load().(string), Crashes: s.crashes.Load(), LastError: s.lastErr.Load().(string)}
 		if inst := s.cur.Load(); inst != nil {
 			st.Path, st.PID, st.Version, st.Started = inst.exe.Path, inst.client.PID(), inst.desc.Version, inst.started
 		}

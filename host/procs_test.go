@@ -156,7 +156,7 @@ func onePluginLeft(t *testing.T, f *fixture, timeout time.Duration) int {
 	var pid int
 	eventually(t, timeout, "exactly one plugin process and no zombie", func() (bool, string) {
 		live := processesOf(f.plugin)
-		pid, _, _, _ = f.status().federation(t)
+		pid, _, _, _ = federation(t, f.status())
 		z := zombieChildren()
 		return len(live) == 1 && live[0] == pid && len(z) == 0,
 			fmt.Sprintf("processes of %s: %v, status pid %d, zombies %v", filepath.Base(f.plugin), live, pid, z)

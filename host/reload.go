@@ -347,8 +347,9 @@ func fileSHA256(path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// statusReport is the body of GET /admin/status.
-type statusReport struct {
+// StatusReport is the body of GET /admin/status: the rule set in force,
+// reloads, the plugins and request counters.
+type StatusReport struct {
 	Rules struct {
 		Version  string    `json:"version"`
 		Files    []string  `json:"files"`
@@ -360,14 +361,14 @@ type statusReport struct {
 	Reloads      int               `json:"reloads"`
 	Failures     int               `json:"reload_failures"`
 	NeedsRestart string            `json:"needs_restart,omitempty"`
-	Plugins      []pluginStatus    `json:"plugins"`
+	Plugins      []PluginStatus    `json:"plugins"`
 	Requests     map[string]int64  `json:"requests"`
 	RuleErrors   map[string]uint64 `json:"rule_eval_errors,omitempty"`
 }
 
 // Status reports the rule set, reloads and plugins.
-func (s *Server) Status() statusReport {
-	var r statusReport
+func (s *Server) Status() StatusReport {
+	var r StatusReport
 	s.status.mu.Lock()
 	r.Rules.Version, r.Rules.Files, r.Rules.Summary, r.Rules.LoadedAt = s.status.version, s.status.files, s.status.summary, s.status.loadedAt
 	if !s.status.lastReload.IsZero() {

@@ -49,7 +49,7 @@ func TestSupervise_RestartChecksTheExecutableAgainstTheRules(t *testing.T) {
 	}
 	f.installPlugin(narrow) // the watcher is off: nothing notices yet
 
-	pid, _, _, _ := f.status().federation(t)
+	pid, _, _, _ := federation(t, f.status())
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func TestSupervise_RestartChecksTheExecutableAgainstTheRules(t *testing.T) {
 
 	f.installPlugin(good)
 	eventually(t, 20*time.Second, "restarted with the fitting executable", func() (bool, string) {
-		p, v, state, _ := f.status().federation(t)
+		p, v, state, _ := federation(t, f.status())
 		return state == "running" && p != pid && v != "narrow", fmt.Sprintf("pid %d version %s state %s", p, v, state)
 	})
 	a = f.mustCheck(bobOnChild)

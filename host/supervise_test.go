@@ -93,7 +93,7 @@ func (f *fixture) inFlight(form url.Values) func() answer {
 func (f *fixture) awaitRestart(oldPID int, crashes int64) {
 	f.t.Helper()
 	eventually(f.t, 20*time.Second, "plugin restarted", func() (bool, string) {
-		pid, _, state, n := f.status().federation(f.t)
+		pid, _, state, n := federation(f.t, f.status())
 		return pid != oldPID && pid != 0 && state == "running" && n == crashes, fmt.Sprintf("pid %d state %s crashes %d", pid, state, n)
 	})
 	eventually(f.t, 5*time.Second, "old plugin reaped", func() (bool, string) {
@@ -119,7 +119,7 @@ func TestSupervise_PluginKilledMidRequest(t *testing.T) {
 	})
 	kill := func() int {
 		t.Helper()
-		pid, _, _, _ := f.status().federation(t)
+		pid, _, _, _ := federation(t, f.status())
 		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
@@ -183,7 +183,7 @@ func TestSupervise_HungPluginReplaced(t *testing.T) {
 		config: "listen: 127.0.0.1:0\nrules: rules\nupstream: " + parent + "\ndeadline: 1500ms\nadmin: {listen: 127.0.0.1:0}\n",
 		files:  map[string]string{"rules/servers.yaml": servers, "rules/rules.yaml": superviseRules},
 	})
-	pid, _, _, _ := f.status().federation(t)
+	pid, _, _, _ := federation(t, f.status())
 	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}

@@ -139,7 +139,7 @@ func TestSwap_UnderLoad_NoFailedRequests(t *testing.T) {
 
 	epochs := []epoch{{origin: originOf["a"]}}
 	version := f.status().Rules.Version
-	pid, _, _, _ := f.status().federation(t)
+	pid, _, _, _ := federation(t, f.status())
 	pluginVersion := "v1"
 
 	// reload runs one reload through Server.Reload or the admin API and
@@ -241,7 +241,7 @@ func TestSwap_UnderLoad_NoFailedRequests(t *testing.T) {
 			}
 			invalid++
 		}
-		p, v, state, _ := st.federation(t)
+		p, v, state, _ := federation(t, st)
 		if v != pluginVersion || state != "running" {
 			t.Fatalf("swap %d: plugin %s %s, want %s running", i, v, state, pluginVersion)
 		}
@@ -256,7 +256,7 @@ func TestSwap_UnderLoad_NoFailedRequests(t *testing.T) {
 			if errText != "" || !slices.Equal(swapped, []string{"Federation"}) {
 				t.Fatalf("forced swap: swapped %v, error %q", swapped, errText)
 			}
-			if p, _, _, _ := f.status().federation(t); p == pid {
+			if p, _, _, _ := federation(t, f.status()); p == pid {
 				t.Fatalf("forced swap: pid %d unchanged", p)
 			} else {
 				pid = p

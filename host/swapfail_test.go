@@ -31,7 +31,7 @@ func TestSwap_FailedPluginKeepsOldServing(t *testing.T) {
 		config: base + "upstream: " + p1 + "\n",
 		files:  map[string]string{"rules/servers.yaml": servers, "rules/route.yaml": route},
 	})
-	pid, version, _, _ := f.status().federation(t)
+	pid, version, _, _ := federation(t, f.status())
 	sum := func(p string) string {
 		b, err := os.ReadFile(p)
 		if err != nil {
@@ -49,7 +49,7 @@ func TestSwap_FailedPluginKeepsOldServing(t *testing.T) {
 	unchanged := func(step, wantErr string, err error) {
 		t.Helper()
 		st := f.status()
-		p, v, state, _ := st.federation(t)
+		p, v, state, _ := federation(t, st)
 		if err == nil || !strings.Contains(err.Error(), wantErr) || !strings.Contains(st.LastError, wantErr) {
 			t.Fatalf("%s: reload error %v, last_error %q, want %q", step, err, st.LastError, wantErr)
 		}
@@ -101,7 +101,7 @@ func TestSwap_FailedPluginKeepsOldServing(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := f.status()
-	p, v, state, _ := st.federation(t)
+	p, v, state, _ := federation(t, st)
 	if p == pid || v != "v2" || state != "running" || st.LastError != "" || f.parentName() != "parent two" {
 		t.Fatalf("good config: plugin %d %s %s, last_error %q, upstream %q", p, v, state, st.LastError, f.parentName())
 	}

@@ -253,10 +253,10 @@ func TestWatch_EditorSavesDeletesAndPluginRename(t *testing.T) {
 	f.answeredBy(childA, "after the fix")
 
 	// A new plugin, renamed over the old one.
-	oldPID, _, _, _ := f.status().federation(t)
+	oldPID, _, _, _ := federation(t, f.status())
 	f.installPlugin(variants["v2"])
 	eventually(t, watchTimeout, "plugin v2 running", func() (bool, string) {
-		pid, v, state, _ := f.status().federation(t)
+		pid, v, state, _ := federation(t, f.status())
 		return v == "v2" && state == "running" && pid != oldPID, fmt.Sprintf("pid %d %s %s", pid, v, state)
 	})
 	f.answeredBy(childA, "after the plugin swap")
